@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+// The tsvmm command: a thin layer that parses options, builds a Machine and reports how the guest ended.
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { UserError } from "../errors.js";
+import type { Regs } from "../kvm/structs.js";
+import { createMachine, type MachineConfig } from "../vmm/machine.js";
+import { parseNumber, parseRegAssignment, parseSize } from "./parse.js";
+
+const USAGE = `usage: tsvmm                      run the built-in demo guest (prints 4)
+       tsvmm run [options] FILE   run a flat binary
+
+options:
+  --mode real          CPU mode at entry (default real)
+  --load ADDR          guest physical load address (default 0x1000)
+  --entry ADDR         entry point (default: the load address)
+  --memory SIZE        guest RAM, e.g. 64M (default 128M)
+  --reg NAME=VALUE     initial register value (repeatable), e.g. --reg rax=2
+  --kvm PATH           KVM device (default /dev/kvm)
+  --timeout MS         stop the guest after MS milliseconds
+  --trace              print every guest I/O access to stderr
+  -h, --help           show this help`;
+
+/** Exit status when --timeout stopped the guest (as timeout(1) uses). */
+const TIMEOUT_STATUS = 124;
+const USAGE_STATUS = 2;
+
+const OPTIONS = {
+  mode: { type: "string" },
+  load: { type: "string" },
+  entry: { type: "string" },
+  memory: { type: "string" },
+  reg: { type: "string", multiple: true },
+  kvm: { type: "string" },
+  timeout: { type: "string" },
+  trace: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+interface Invocation {
+  config: MachineConfig;
+  timeoutMs?: number;
+}
+
+function parse(argv: string[]): Invocation | "help" {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return "help";
+  const [command, ...rest] = positionals;
+  const config: MachineConfig = {};
+  if (values.kvm !== undefined) config.kvmPath = values.kvm;
+  if (values.memory !== undefined) config.memorySize = parseSize(values.memory, "--memory");
+  if (values.trace) config.trace = true;
+  const regs: Partial<Regs> = {};
+  for (const r of values.reg ?? []) {
+    const [name, value] = parseRegAssignment(r);
+    regs[name] = value;
+  }
+  if (Object.keys(regs).length > 0) config.regs = regs;
+  const timeoutMs = values.timeout === undefined ? undefined : parseNumber(values.timeout, "--timeout");
+
+  if (command === undefined) {
+    for (const o of ["mode", "load", "entry"] as const) {
+      if (values[o] !== undefined) throw new UserError(`--${o} needs a FILE: tsvmm run --${o} ... FILE`);
+    }
+  } else if (command === "run") {
+    if (rest.length !== 1) throw new UserError("run: expected exactly one FILE");
+    const file = rest[0] as string;
+    const mode = values.mode ?? "real";
+    if (mode !== "real") throw new UserError(`--mode: unknown mode "${mode}" (supported: real)`);
+    config.image = {
+      kind: "flat",
+      name: file,
+      data: readImage(file),
+      mode,
+      ...(values.load !== undefined && { loadAddr: parseNumber(values.load, "--load") }),
+      ...(values.entry !== undefined && { entry: parseNumber(values.entry, "--entry") }),
+    };
+  } else {
+    throw new UserError(`unknown command "${command}" (try tsvmm --help)`);
+  }
+  return timeoutMs === undefined ? { config } : { config, timeoutMs };
+}
+
+function readImage(file: string): Uint8Array {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (e as Error).message;
+    throw new UserError(`${file}: ${why}`);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const inv = parse(argv);
+  if (inv === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const machine = createMachine(inv.config);
+  let timedOut = false;
+  const timer =
+    inv.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          machine.stop();
+        }, inv.timeoutMs);
+  const onSignal = () => machine.stop();
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const result = await machine.run();
+    const d = result.description;
+    if (timedOut && result.reason.kind === "stopped") {
+      process.stderr.write(`tsvmm: guest stopped after the ${inv.timeoutMs} ms timeout\n`);
+      return TIMEOUT_STATUS;
+    }
+    if (d.failed) process.stderr.write(`tsvmm: ${d.summary}\n${d.details ?? ""}\n`);
+    return d.status;
+  } finally {
+    clearTimeout(timer);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await machine.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (e: unknown) => {
+    if (e instanceof UserError) {
+      process.stderr.write(`tsvmm: ${e.message}\n`);
+      process.exitCode = USAGE_STATUS;
+    } else {
+      process.stderr.write(`tsvmm: internal error: ${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = 70;
+    }
+  },
+);

@@ -1,0 +1,218 @@
+// Layouts of the KVM structures this project exchanges with the kernel (include/uapi/linux/kvm.h and
+// arch/x86/include/uapi/asm/kvm.h), encoded and decoded with explicit offsets.
+
+/** struct kvm_regs: the general registers, in the kernel's order. */
+export interface Regs {
+  rax: bigint;
+  rbx: bigint;
+  rcx: bigint;
+  rdx: bigint;
+  rsi: bigint;
+  rdi: bigint;
+  rsp: bigint;
+  rbp: bigint;
+  r8: bigint;
+  r9: bigint;
+  r10: bigint;
+  r11: bigint;
+  r12: bigint;
+  r13: bigint;
+  r14: bigint;
+  r15: bigint;
+  rip: bigint;
+  rflags: bigint;
+}
+export const REG_NAMES = [
+  "rax",
+  "rbx",
+  "rcx",
+  "rdx",
+  "rsi",
+  "rdi",
+  "rsp",
+  "rbp",
+  "r8",
+  "r9",
+  "r10",
+  "r11",
+  "r12",
+  "r13",
+  "r14",
+  "r15",
+  "rip",
+  "rflags",
+] as const satisfies readonly (keyof Regs)[];
+export const KVM_REGS_SIZE = REG_NAMES.length * 8;
+
+export function decodeRegs(buf: Uint8Array): Regs {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const regs = {} as Regs;
+  REG_NAMES.forEach((name, i) => {
+    regs[name] = dv.getBigUint64(i * 8, true);
+  });
+  return regs;
+}
+
+export function encodeRegs(regs: Regs): Uint8Array {
+  const buf = new Uint8Array(KVM_REGS_SIZE);
+  const dv = new DataView(buf.buffer);
+  REG_NAMES.forEach((name, i) => {
+    dv.setBigUint64(i * 8, BigInt.asUintN(64, regs[name]), true);
+  });
+  return buf;
+}
+
+/** struct kvm_segment. */
+export interface Segment {
+  base: bigint;
+  limit: number;
+  selector: number;
+  type: number;
+  present: number;
+  dpl: number;
+  db: number;
+  s: number;
+  l: number;
+  g: number;
+  avl: number;
+  unusable: number;
+}
+const SEGMENT_SIZE = 24;
+
+/** struct kvm_dtable (GDTR, IDTR). */
+export interface DescriptorTable {
+  base: bigint;
+  limit: number;
+}
+const DTABLE_SIZE = 16;
+
+export const SEGMENT_NAMES = ["cs", "ds", "es", "fs", "gs", "ss", "tr", "ldt"] as const;
+export type SegmentName = (typeof SEGMENT_NAMES)[number];
+const CONTROL_NAMES = ["cr0", "cr2", "cr3", "cr4", "cr8", "efer", "apicBase"] as const;
+/** Interrupt bitmap: (KVM_NR_INTERRUPTS + 63) / 64 words. */
+const INTERRUPT_BITMAP_WORDS = 4;
+
+/** struct kvm_sregs: segments, descriptor tables, control registers, EFER and the APIC base. */
+export type Sregs = Record<SegmentName, Segment> &
+  Record<(typeof CONTROL_NAMES)[number], bigint> & {
+    gdt: DescriptorTable;
+    idt: DescriptorTable;
+    interruptBitmap: bigint[];
+  };
+const DTABLES_OFFSET = SEGMENT_NAMES.length * SEGMENT_SIZE;
+const CONTROL_OFFSET = DTABLES_OFFSET + 2 * DTABLE_SIZE;
+const BITMAP_OFFSET = CONTROL_OFFSET + CONTROL_NAMES.length * 8;
+export const KVM_SREGS_SIZE = BITMAP_OFFSET + INTERRUPT_BITMAP_WORDS * 8;
+
+function decodeSegment(dv: DataView, at: number): Segment {
+  return {
+    base: dv.getBigUint64(at, true),
+    limit: dv.getUint32(at + 8, true),
+    selector: dv.getUint16(at + 12, true),
+    type: dv.getUint8(at + 14),
+    present: dv.getUint8(at + 15),
+    dpl: dv.getUint8(at + 16),
+    db: dv.getUint8(at + 17),
+    s: dv.getUint8(at + 18),
+    l: dv.getUint8(at + 19),
+    g: dv.getUint8(at + 20),
+    avl: dv.getUint8(at + 21),
+    unusable: dv.getUint8(at + 22),
+  };
+}
+
+function encodeSegment(dv: DataView, at: number, s: Segment): void {
+  dv.setBigUint64(at, s.base, true);
+  dv.setUint32(at + 8, s.limit >>> 0, true);
+  dv.setUint16(at + 12, s.selector, true);
+  const bytes = [s.type, s.present, s.dpl, s.db, s.s, s.l, s.g, s.avl, s.unusable];
+  bytes.forEach((b, i) => {
+    dv.setUint8(at + 14 + i, b);
+  });
+}
+
+export function decodeSregs(buf: Uint8Array): Sregs {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const sregs = {} as Sregs;
+  SEGMENT_NAMES.forEach((name, i) => {
+    sregs[name] = decodeSegment(dv, i * SEGMENT_SIZE);
+  });
+  sregs.gdt = { base: dv.getBigUint64(DTABLES_OFFSET, true), limit: dv.getUint16(DTABLES_OFFSET + 8, true) };
+  const idtAt = DTABLES_OFFSET + DTABLE_SIZE;
+  sregs.idt = { base: dv.getBigUint64(idtAt, true), limit: dv.getUint16(idtAt + 8, true) };
+  CONTROL_NAMES.forEach((name, i) => {
+    sregs[name] = dv.getBigUint64(CONTROL_OFFSET + i * 8, true);
+  });
+  sregs.interruptBitmap = [];
+  for (let i = 0; i < INTERRUPT_BITMAP_WORDS; i++) {
+    sregs.interruptBitmap.push(dv.getBigUint64(BITMAP_OFFSET + i * 8, true));
+  }
+  return sregs;
+}
+
+export function encodeSregs(sregs: Sregs): Uint8Array {
+  const buf = new Uint8Array(KVM_SREGS_SIZE);
+  const dv = new DataView(buf.buffer);
+  SEGMENT_NAMES.forEach((name, i) => {
+    encodeSegment(dv, i * SEGMENT_SIZE, sregs[name]);
+  });
+  dv.setBigUint64(DTABLES_OFFSET, sregs.gdt.base, true);
+  dv.setUint16(DTABLES_OFFSET + 8, sregs.gdt.limit, true);
+  dv.setBigUint64(DTABLES_OFFSET + DTABLE_SIZE, sregs.idt.base, true);
+  dv.setUint16(DTABLES_OFFSET + DTABLE_SIZE + 8, sregs.idt.limit, true);
+  CONTROL_NAMES.forEach((name, i) => {
+    dv.setBigUint64(CONTROL_OFFSET + i * 8, sregs[name], true);
+  });
+  sregs.interruptBitmap.forEach((word, i) => {
+    dv.setBigUint64(BITMAP_OFFSET + i * 8, word, true);
+  });
+  return buf;
+}
+
+/** struct kvm_userspace_memory_region. */
+export interface MemoryRegion {
+  slot: number;
+  flags: number;
+  guestPhysAddr: bigint;
+  memorySize: bigint;
+  userspaceAddr: bigint;
+}
+
+export function encodeMemoryRegion(r: MemoryRegion): Uint8Array {
+  const buf = new Uint8Array(32);
+  const dv = new DataView(buf.buffer);
+  dv.setUint32(0, r.slot, true);
+  dv.setUint32(4, r.flags, true);
+  dv.setBigUint64(8, r.guestPhysAddr, true);
+  dv.setBigUint64(16, r.memorySize, true);
+  dv.setBigUint64(24, r.userspaceAddr, true);
+  return buf;
+}
+
+/** struct kvm_guest_debug: control flags and the eight debug registers. */
+export const KVM_GUESTDBG_ENABLE = 0x1;
+export const KVM_GUESTDBG_SINGLESTEP = 0x2;
+const DEBUG_REGISTERS = 8;
+export const KVM_GUEST_DEBUG_SIZE = 8 + DEBUG_REGISTERS * 8;
+
+export function encodeGuestDebug(control: number, debugreg: readonly bigint[] = []): Uint8Array {
+  const buf = new Uint8Array(KVM_GUEST_DEBUG_SIZE);
+  const dv = new DataView(buf.buffer);
+  dv.setUint32(0, control, true);
+  debugreg.slice(0, DEBUG_REGISTERS).forEach((value, i) => {
+    dv.setBigUint64(8 + i * 8, value, true);
+  });
+  return buf;
+}
+
+/** struct kvm_translation: a linear address in, its physical address and validity out. */
+export function encodeTranslation(linear: bigint): Uint8Array {
+  const buf = new Uint8Array(24);
+  new DataView(buf.buffer).setBigUint64(0, linear, true);
+  return buf;
+}
+
+export function decodeTranslation(buf: Uint8Array): { physical: bigint; valid: boolean } {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  return { physical: dv.getBigUint64(8, true), valid: dv.getUint8(16) !== 0 };
+}

@@ -1,0 +1,100 @@
+// The syscall layer: the few libc calls a VMM needs, bound with koffi. Pointers are BigInt; buffers passed as
+// `void *` must be TypedArrays. Every failing call throws a SysError naming the call and the errno.
+import { getSystemErrorMap } from "node:util";
+import koffi from "koffi";
+
+const libc = koffi.load("libc.so.6");
+
+const openFn = libc.func("int open(const char *path, int flags, int mode)");
+const closeFn = libc.func("int close(int fd)");
+const ioctlPtr = libc.func("int ioctl(int fd, unsigned long request, void *arg)");
+const ioctlInt = libc.func("ioctl", "int", ["int", "unsigned long", "unsigned long"]);
+const mmapFn = libc.func("void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)");
+const munmapFn = libc.func("int munmap(void *addr, size_t length)");
+const gettidFn = libc.func("int gettid()");
+const getpidFn = libc.func("int getpid()");
+const tgkillFn = libc.func("int tgkill(int tgid, int tid, int sig)");
+
+export const O_RDWR = 0o2;
+export const O_CLOEXEC = 0o2000000;
+export const PROT_READ = 0x1;
+export const PROT_WRITE = 0x2;
+export const MAP_SHARED = 0x01;
+export const MAP_ANONYMOUS = 0x20;
+export const MAP_NORESERVE = 0x4000;
+const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+
+export const EINTR = 4;
+export const EAGAIN = 11;
+
+const errnoNames = getSystemErrorMap();
+
+/** A failed system call: `call` names what was attempted (e.g. "ioctl(KVM_CREATE_VM)"). */
+export class SysError extends Error {
+  readonly code: string;
+  constructor(
+    readonly call: string,
+    readonly errno: number,
+  ) {
+    const [code, text] = errnoNames.get(-errno) ?? [`E${errno}`, "unknown error"];
+    super(`${call} failed: ${text} (${code})`);
+    this.name = "SysError";
+    this.code = code;
+  }
+}
+
+function check(call: string, rc: number): number {
+  if (rc < 0) throw new SysError(call, koffi.errno());
+  return rc;
+}
+
+export function open(path: string, flags: number): number {
+  return check(`open(${path})`, openFn(path, flags, 0) as number);
+}
+
+export function close(fd: number): void {
+  check("close", closeFn(fd) as number);
+}
+
+/** ioctl whose argument is a pointer to a buffer the kernel reads or fills. */
+export function ioctl(fd: number, request: number, arg: ArrayBufferView | null, name: string): number {
+  return check(`ioctl(${name})`, ioctlPtr(fd, request, arg) as number);
+}
+
+/** ioctl whose argument is an integer. */
+export function ioctlValue(fd: number, request: number, value: number | bigint, name: string): number {
+  return check(`ioctl(${name})`, ioctlInt(fd, request, value) as number);
+}
+
+/** The raw ioctl for hot paths: returns -errno instead of throwing. */
+export function ioctlRaw(fd: number, request: number): number {
+  const rc = ioctlInt(fd, request, 0) as number;
+  return rc < 0 ? -koffi.errno() : rc;
+}
+
+export function mmap(length: number, prot: number, flags: number, fd: number, offset = 0): bigint {
+  const addr = BigInt(mmapFn(null, length, prot, flags, fd, offset) as bigint | number);
+  if (addr === MAP_FAILED) throw new SysError("mmap", koffi.errno());
+  return addr;
+}
+
+export function munmap(addr: bigint, length: number): void {
+  check("munmap", munmapFn(addr, length) as number);
+}
+
+/** A zero-copy view of `length` bytes of process memory at `addr` (an mmap result). */
+export function view(addr: bigint, length: number): ArrayBuffer {
+  return koffi.view(addr, length);
+}
+
+export function gettid(): number {
+  return gettidFn() as number;
+}
+
+export function getpid(): number {
+  return getpidFn() as number;
+}
+
+export function tgkill(pid: number, tid: number, signal: number): void {
+  check("tgkill", tgkillFn(pid, tid, signal) as number);
+}

@@ -1,0 +1,70 @@
+// A single-producer, single-consumer byte ring in a SharedArrayBuffer, for streams between a vCPU worker
+// and the main thread. The producer blocks (Atomics.wait) when the ring is full, which paces a guest to
+// its reader as a real UART's line speed would; the consumer waits asynchronously.
+
+const WRITE = 0; // total bytes ever written
+const READ = 1; // total bytes ever read
+const HEADER_BYTES = 8;
+
+export class ByteRing {
+  private readonly index: Int32Array;
+  private readonly data: Uint8Array;
+  private readonly capacity: number;
+  private readonly mask: number;
+
+  constructor(readonly buffer: SharedArrayBuffer) {
+    this.index = new Int32Array(buffer, 0, 2);
+    this.data = new Uint8Array(buffer, HEADER_BYTES);
+    this.capacity = this.data.length;
+    // A power-of-two capacity keeps `index & mask` right when the 32-bit counters wrap.
+    if (this.capacity & (this.capacity - 1)) throw new RangeError("ByteRing capacity must be a power of two");
+    this.mask = this.capacity - 1;
+  }
+
+  static create(capacity = 64 * 1024): ByteRing {
+    return new ByteRing(new SharedArrayBuffer(HEADER_BYTES + capacity));
+  }
+
+  /** Producer: appends bytes, waiting for room while the ring is full. */
+  push(bytes: Uint8Array): void {
+    let done = 0;
+    while (done < bytes.length) {
+      const w = Atomics.load(this.index, WRITE);
+      const r = Atomics.load(this.index, READ);
+      const free = this.capacity - ((w - r) | 0);
+      if (free === 0) {
+        Atomics.wait(this.index, READ, r, 100);
+        continue;
+      }
+      const n = Math.min(free, bytes.length - done);
+      for (let i = 0; i < n; i++) this.data[(w + i) & this.mask] = bytes[done + i] as number;
+      done += n;
+      Atomics.store(this.index, WRITE, (w + n) | 0);
+      Atomics.notify(this.index, WRITE);
+    }
+  }
+
+  pushByte(byte: number): void {
+    this.push(Uint8Array.of(byte));
+  }
+
+  /** Consumer: takes whatever is buffered (possibly nothing). */
+  drain(): Uint8Array {
+    const w = Atomics.load(this.index, WRITE);
+    const r = Atomics.load(this.index, READ);
+    const n = (w - r) | 0;
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.data[(r + i) & this.mask] as number;
+    Atomics.store(this.index, READ, w);
+    Atomics.notify(this.index, READ);
+    return out;
+  }
+
+  /** Consumer: resolves when bytes may be available (or after `timeoutMs`). */
+  async waitForData(timeoutMs: number): Promise<void> {
+    const w = Atomics.load(this.index, WRITE);
+    if (w !== Atomics.load(this.index, READ)) return;
+    const result = Atomics.waitAsync(this.index, WRITE, w, timeoutMs);
+    if (result.async) await result.value;
+  }
+}

@@ -1,0 +1,31 @@
+// A vCPU's thread: rebuilds views of the vCPU, guest memory and devices from what the main thread sent,
+// runs the loop, and reports why it stopped. Console bytes flow back through a shared ring.
+import { writeSync } from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+import { gettid } from "../kvm/sys.js";
+import { Vcpu } from "../kvm/vcpu.js";
+import { ByteRing } from "./byte_ring.js";
+import { buildBus } from "./devices.js";
+import { formatAccess } from "./trace.js";
+import { runVcpu, StopFlag } from "./vcpu_loop.js";
+import type { VcpuWorkerData, WorkerMessage } from "./worker_protocol.js";
+
+const data = workerData as VcpuWorkerData;
+const post = (m: WorkerMessage) => parentPort?.postMessage(m);
+
+try {
+  Atomics.store(data.tidCell, 0, gettid());
+  const vcpu = Vcpu.fromHandle(data.vcpu);
+  const consoleRing = new ByteRing(data.consoleRing);
+  const bus = buildBus(data.devices, { consoleOutput: (byte) => consoleRing.pushByte(byte) });
+  const trace = data.trace ? (line: string) => writeSync(2, `${line}\n`) : undefined;
+  if (trace) bus.onUnclaimed = (a) => trace(`  (unclaimed ${a.space} ${a.write ? "write" : "read"})`);
+  const reason = runVcpu(vcpu, bus, {
+    stop: new StopFlag(data.stopCell),
+    onAccess: trace && ((space, addr, bytes, write) => trace(formatAccess(vcpu, space, addr, bytes, write))),
+  });
+  post({ type: "stopped", reason, unclaimed: { reads: bus.unclaimedReads, writes: bus.unclaimedWrites } });
+} catch (e) {
+  const err = e as Error;
+  post({ type: "error", message: err.message, stack: err.stack ?? "" });
+}

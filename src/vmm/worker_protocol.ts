@@ -1,0 +1,21 @@
+// What the main thread and a vCPU worker exchange.
+import type { VcpuHandle } from "../kvm/vcpu.js";
+import type { RegionHandle } from "../memory/guest_memory.js";
+import type { DeviceConfig } from "./devices.js";
+import type { StopReason } from "./vcpu_loop.js";
+
+export interface VcpuWorkerData {
+  vcpu: VcpuHandle;
+  memory: RegionHandle[];
+  /** StopFlag cell, shared. */
+  stopCell: Int32Array;
+  /** The worker publishes its thread id here so that the main thread can signal it. */
+  tidCell: Int32Array;
+  consoleRing: SharedArrayBuffer;
+  devices: DeviceConfig;
+  trace: boolean;
+}
+
+export type WorkerMessage =
+  | { type: "stopped"; reason: StopReason; unclaimed: { reads: number; writes: number } }
+  | { type: "error"; message: string; stack: string };
