@@ -60,7 +60,13 @@ export class ByteRing {
     return out;
   }
 
-  /** Consumer: resolves when bytes may be available (or after `timeoutMs`). */
+  /** Wakes a consumer blocked in waitForData (e.g. when the producer is gone). */
+  wake(): void {
+    Atomics.notify(this.index, WRITE);
+  }
+
+  /** Consumer: resolves when bytes may be available, on wake(), or after `timeoutMs`. Note that the wait alone
+   * does not keep Node's event loop alive. */
   async waitForData(timeoutMs: number): Promise<void> {
     const w = Atomics.load(this.index, WRITE);
     if (w !== Atomics.load(this.index, READ)) return;

@@ -148,6 +148,7 @@ export class Machine {
       worker.once("exit", (code) => reject(new Error(`vCPU worker exited (${code}) without a result`)));
     }).finally(() => {
       finished = true;
+      ring.wake();
     });
     const pump = (async () => {
       while (!finished) {

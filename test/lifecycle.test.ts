@@ -1,0 +1,44 @@
+// Guests that never halt, and guests that fault: each ends promptly with a clear account.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { assembleFlat } from "./helpers/assemble.js";
+import { needsKvm } from "./helpers/kvm.js";
+import { runMachine } from "./helpers/run.js";
+
+const flat = (file: string) => ({
+  kind: "flat" as const,
+  name: file,
+  data: assembleFlat({ file }),
+  mode: "real" as const,
+});
+
+test("a guest spinning without exits is stopped by the host", async (t) => {
+  if (!needsKvm(t)) return;
+  const started = Date.now();
+  const r = await runMachine({ image: flat("spin.S") }, (m) => {
+    setTimeout(() => m.stop(), 300);
+  });
+  assert.equal(r.output, "spinning\n");
+  assert.equal(r.reason.kind, "stopped");
+  assert.equal(r.status, 0);
+  assert.ok(Date.now() - started >= 300);
+});
+
+test("stop() before the vCPU enters the guest still stops it", async (t) => {
+  if (!needsKvm(t)) return;
+  const r = await runMachine({ image: flat("spin.S") }, (m) => m.stop());
+  assert.equal(r.reason.kind, "stopped");
+});
+
+test("a jump to memory outside RAM ends with a report of the fault, not a hang", async (t) => {
+  if (!needsKvm(t)) return;
+  const r = await runMachine({ image: flat("jump_unmapped.S"), memorySize: 64 << 10 });
+  assert.notEqual(r.reason.kind, "halt");
+  assert.equal(r.status, 1);
+  assert.ok(r.description.failed);
+  const report = `${r.description.summary}\n${r.description.details}`;
+  assert.match(report, /KVM_INTERNAL_ERROR_EMULATION|KVM_EXIT_/);
+  assert.match(report, /mode real/);
+  assert.match(report, /cs +sel=9000 base=0000000000090000/);
+  assert.match(report, /at 9000:0 +\(gpa 0x90000 is outside guest RAM\)/);
+});

@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { SEED_CODE } from "../src/guests/seed.js";
+import { assembleFlat } from "./helpers/assemble.js";
+import { needsKvm } from "./helpers/kvm.js";
+import { runCli, runMachine } from "./helpers/run.js";
+
+test("guests/seed.S assembles to the embedded seed bytes", () => {
+  assert.deepEqual(assembleFlat({ file: "seed.S" }), Buffer.from(SEED_CODE));
+});
+
+test("the seed demo prints exactly 4 and a newline, and halts just past the hlt", async (t) => {
+  if (!needsKvm(t)) return;
+  const r = await runMachine({});
+  assert.equal(r.output, "4\n");
+  assert.equal(r.reason.kind, "halt");
+  assert.equal(r.status, 0);
+});
+
+test("the seed demo with AX=3, BX=4 prints 7", async (t) => {
+  if (!needsKvm(t)) return;
+  const r = await runMachine({ regs: { rax: 3n, rbx: 4n } });
+  assert.equal(r.output, "7\n");
+});
+
+test("RIP is just past the hlt when the seed demo stops", async (t) => {
+  if (!needsKvm(t)) return;
+  const { createMachine } = await import("../src/vmm/machine.js");
+  const m = createMachine({ console: () => {} });
+  try {
+    const r = await m.run();
+    assert.equal(r.reason.kind, "halt");
+    assert.equal(m.vcpu.getRegs().rip, BigInt(0x1000 + SEED_CODE.length));
+  } finally {
+    await m.close();
+  }
+});
+
+test("a bare tsvmm runs the seed demo: stdout is exactly 4 and a newline, status 0", (t) => {
+  if (!needsKvm(t)) return;
+  const r = runCli([]);
+  assert.equal(r.stdout, "4\n");
+  assert.equal(r.stderr, "");
+  assert.equal(r.status, 0);
+});
+
+test("tsvmm run loads a flat real-mode binary and --reg sets its registers", (t) => {
+  if (!needsKvm(t)) return;
+  const file = join(mkdtempSync(join(tmpdir(), "tsvmm-")), "seed.bin");
+  writeFileSync(file, assembleFlat({ file: "seed.S" }));
+  const r = runCli(["run", "--mode", "real", "--reg", "rax=3", "--reg", "bx=4", file]);
+  assert.equal(r.stdout, "7\n");
+  assert.equal(r.status, 0);
+});
