@@ -46,17 +46,27 @@ const IMMEDIATE_EXIT = 1;
 const EXIT_REASON = 8;
 const UNION = 32;
 
+// Views of the I/O and MMIO data are cached: exits are hot, and an allocation per exit shows in the cost.
+const MMIO_DATA = UNION + 8;
+
 export class KvmRun {
   readonly bytes: Uint8Array;
   private readonly dv: DataView;
+  private readonly u32: Uint32Array;
+  private readonly mmioViews: Uint8Array[];
+  private ioView: Uint8Array;
+  private ioViewAt = -1;
 
   constructor(buffer: ArrayBuffer) {
     this.bytes = new Uint8Array(buffer);
     this.dv = new DataView(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.mmioViews = Array.from({ length: 9 }, (_, len) => this.bytes.subarray(MMIO_DATA, MMIO_DATA + len));
+    this.ioView = this.bytes.subarray(0, 0);
   }
 
   get exitReason(): number {
-    return this.dv.getUint32(EXIT_REASON, true);
+    return this.u32[EXIT_REASON >> 2] as number;
   }
 
   get immediateExit(): boolean {
@@ -79,23 +89,32 @@ export class KvmRun {
   get ioCount(): number {
     return this.dv.getUint32(UNION + 4, true);
   }
+  /** Offset of the data within this mapping (a 64-bit field whose value is always within the mapping). */
   get ioDataOffset(): number {
-    return Number(this.dv.getBigUint64(UNION + 8, true));
+    return this.u32[(UNION + 8) >> 2] as number;
+  }
+  /** The data of one I/O item at `at` (a view into the page). */
+  ioData(at: number, size: number): Uint8Array {
+    if (at !== this.ioViewAt || size !== this.ioView.length) {
+      this.ioView = this.bytes.subarray(at, at + size);
+      this.ioViewAt = at;
+    }
+    return this.ioView;
   }
 
   // KVM_EXIT_MMIO: phys_addr, data[8], len, is_write.
   get mmioPhysAddr(): number {
-    return Number(this.dv.getBigUint64(UNION, true));
+    return (this.u32[UNION >> 2] as number) + (this.u32[(UNION >> 2) + 1] as number) * 2 ** 32;
   }
   get mmioLen(): number {
-    return this.dv.getUint32(UNION + 16, true);
+    return this.u32[(UNION + 16) >> 2] as number;
   }
   get mmioIsWrite(): boolean {
     return this.bytes[UNION + 20] !== 0;
   }
   /** The MMIO data bytes, a view into the page (the guest's value on write, ours to fill on read). */
   mmioData(len: number): Uint8Array {
-    return this.bytes.subarray(UNION + 8, UNION + 8 + Math.min(len, 8));
+    return this.mmioViews[len > 8 ? 8 : len] as Uint8Array;
   }
 
   // KVM_EXIT_FAIL_ENTRY: hardware_entry_failure_reason, cpu.

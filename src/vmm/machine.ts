@@ -15,7 +15,7 @@ import { GuestMemory } from "../memory/guest_memory.js";
 import { ByteRing } from "./byte_ring.js";
 import { describeStop, type StopDescription } from "./stop_report.js";
 import { StopFlag, type StopReason } from "./vcpu_loop.js";
-import type { VcpuWorkerData, WorkerMessage } from "./worker_protocol.js";
+import type { RunStats, VcpuWorkerData, WorkerMessage } from "./worker_protocol.js";
 
 export type EntryMode = "real";
 
@@ -50,7 +50,7 @@ export interface RunResult {
   status: number;
   /** A one-line summary and, for a fault, the vCPU state. */
   description: StopDescription;
-  unclaimed: { reads: number; writes: number };
+  stats: RunStats;
 }
 
 /** SIGUSR2 kicks a vCPU thread out of KVM_RUN (SIGUSR1 belongs to Node's inspector). */
@@ -164,7 +164,7 @@ export class Machine {
       await pump;
       if (m.type === "error") throw Object.assign(new Error(m.message), { stack: m.stack });
       const description = describeStop(m.reason, this.vcpu, this.memory);
-      return { reason: m.reason, status: description.status, description, unclaimed: m.unclaimed };
+      return { reason: m.reason, status: description.status, description, stats: m.stats };
     } finally {
       finished = true;
       process.off("SIGUSR2", noop);

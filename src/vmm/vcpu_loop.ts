@@ -40,11 +40,14 @@ export interface LoopOptions {
   pendingExit?: { code: number | undefined };
   /** Whether a DEBUG exit ends the loop (single-step callers) or is reported to `onDebug`. */
   onDebug?: (pc: bigint) => "continue" | "stop";
+  /** Counts completed KVM_RUN calls. */
+  stats?: { exits: number };
 }
 
 export function runVcpu(vcpu: Vcpu, bus: IoBus, opts: LoopOptions): StopReason {
   const run = vcpu.run;
   const { stop, onAccess, pendingExit } = opts;
+  const stats = opts.stats ?? { exits: 0 };
   for (;;) {
     if (stop.requested) return { kind: "stopped" };
     if (!vcpu.runOnce()) {
@@ -52,6 +55,7 @@ export function runVcpu(vcpu: Vcpu, bus: IoBus, opts: LoopOptions): StopReason {
       run.immediateExit = false;
       continue;
     }
+    stats.exits++;
     try {
       switch (run.exitReason) {
         case ExitReason.IO: {
@@ -61,7 +65,7 @@ export function runVcpu(vcpu: Vcpu, bus: IoBus, opts: LoopOptions): StopReason {
           let at = run.ioDataOffset;
           // A string instruction (rep ins/outs) reports `count` items back to back.
           for (let i = run.ioCount; i > 0; i--, at += size) {
-            const data = run.bytes.subarray(at, at + size);
+            const data = run.ioData(at, size);
             if (write) {
               onAccess?.("pio", port, data, true);
               bus.write("pio", port, data);

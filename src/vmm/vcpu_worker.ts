@@ -20,11 +20,21 @@ try {
   const bus = buildBus(data.devices, { consoleOutput: (byte) => consoleRing.pushByte(byte) });
   const trace = data.trace ? (line: string) => writeSync(2, `${line}\n`) : undefined;
   if (trace) bus.onUnclaimed = (a) => trace(`  (unclaimed ${a.space} ${a.write ? "write" : "read"})`);
+  const counters = { exits: 0 };
+  const started = process.hrtime.bigint();
   const reason = runVcpu(vcpu, bus, {
     stop: new StopFlag(data.stopCell),
+    stats: counters,
     onAccess: trace && ((space, addr, bytes, write) => trace(formatAccess(vcpu, space, addr, bytes, write))),
   });
-  post({ type: "stopped", reason, unclaimed: { reads: bus.unclaimedReads, writes: bus.unclaimedWrites } });
+  const runNs = Number(process.hrtime.bigint() - started);
+  const stats = {
+    exits: counters.exits,
+    runNs,
+    unclaimedReads: bus.unclaimedReads,
+    unclaimedWrites: bus.unclaimedWrites,
+  };
+  post({ type: "stopped", reason, stats });
 } catch (e) {
   const err = e as Error;
   post({ type: "error", message: err.message, stack: err.stack ?? "" });

@@ -4,6 +4,16 @@ import type { RegionHandle } from "../memory/guest_memory.js";
 import type { DeviceConfig } from "./devices.js";
 import type { StopReason } from "./vcpu_loop.js";
 
+/** Counters from one run of a vCPU. */
+export interface RunStats {
+  /** Exits to userspace (completed KVM_RUN calls). */
+  exits: number;
+  /** Time spent in the run loop, in nanoseconds. */
+  runNs: number;
+  unclaimedReads: number;
+  unclaimedWrites: number;
+}
+
 export interface VcpuWorkerData {
   vcpu: VcpuHandle;
   memory: RegionHandle[];
@@ -17,5 +27,5 @@ export interface VcpuWorkerData {
 }
 
 export type WorkerMessage =
-  | { type: "stopped"; reason: StopReason; unclaimed: { reads: number; writes: number } }
+  | { type: "stopped"; reason: StopReason; stats: RunStats }
   | { type: "error"; message: string; stack: string };

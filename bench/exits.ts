@@ -1,0 +1,60 @@
+// bench/exits: the cost of one guest exit (port I/O, and MMIO) in tsvmm against a minimal C VMM running
+// the same guest with the same KVM_RUN loop, interleaved, medians of several rounds.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { assembleFlat } from "../src/loader/assemble.js";
+import { createMachine } from "../src/vmm/machine.js";
+import { median } from "./stats.js";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+const CACHE = join(ROOT, ".cache", "bench");
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const LOAD = 0x1000;
+const MEMORY = 64 << 10;
+
+function buildReference(): string {
+  mkdirSync(CACHE, { recursive: true });
+  const exe = join(CACHE, "exits");
+  execFileSync("gcc", ["-O2", "-o", exe, join(ROOT, "bench", "exits.c")]);
+  return exe;
+}
+
+function runReference(exe: string, guest: string, workload: string): { exits: number; ns: number } {
+  const [exits, ns] = execFileSync(exe, [guest, workload], { encoding: "utf8" }).trim().split(" ").map(Number);
+  return { exits: exits as number, ns: ns as number };
+}
+
+async function runTsvmm(data: Uint8Array): Promise<{ exits: number; ns: number }> {
+  const machine = createMachine({ memorySize: MEMORY, image: { kind: "flat", name: "bench", data, mode: "real" } });
+  try {
+    const r = await machine.run();
+    if (r.reason.kind !== "halt") throw new Error(`bench guest did not halt: ${r.description.summary}`);
+    return { exits: r.stats.exits, ns: r.stats.runNs };
+  } finally {
+    await machine.close();
+  }
+}
+
+export async function exitsBenchmark(): Promise<void> {
+  const exe = buildReference();
+  for (const workload of ["io", "mmio"]) {
+    const data = assembleFlat(readFileSync(join(ROOT, "guests", `bench_${workload}.S`), "utf8"), LOAD);
+    const guest = join(CACHE, `bench_${workload}.bin`);
+    writeFileSync(guest, data);
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const c = runReference(exe, guest, workload);
+      const t = await runTsvmm(data);
+      if (c.exits !== t.exits) throw new Error(`exit counts differ: C ${c.exits}, tsvmm ${t.exits}`);
+      theirs.push(c.ns / c.exits);
+      ours.push(t.ns / t.exits);
+    }
+    const tsvmm = median(ours);
+    const ref = median(theirs);
+    console.log(
+      `exits-${workload}: tsvmm ${tsvmm.toFixed(0)} ns/exit, C ${ref.toFixed(0)} ns/exit, ratio ${(tsvmm / ref).toFixed(3)} (median of ${ROUNDS}, ${ours.length} rounds interleaved)`,
+    );
+  }
+}
