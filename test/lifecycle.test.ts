@@ -1,9 +1,12 @@
 // Guests that never halt, and guests that fault: each ends promptly with a clear account.
 import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { assembleFlat } from "./helpers/assemble.js";
 import { needsKvm } from "./helpers/kvm.js";
-import { runMachine } from "./helpers/run.js";
+import { runCli, runMachine } from "./helpers/run.js";
 
 const flat = (file: string) => ({
   kind: "flat" as const,
@@ -41,4 +44,26 @@ test("a jump to memory outside RAM ends with a report of the fault, not a hang",
   assert.match(report, /mode real/);
   assert.match(report, /cs +sel=9000 base=0000000000090000/);
   assert.match(report, /at 9000:0 +\(gpa 0x90000 is outside guest RAM\)/);
+});
+
+test("closing a machine releases every file descriptor it opened", async (t) => {
+  if (!needsKvm(t)) return;
+  const fds = () => readdirSync("/proc/self/fd").length;
+  await runMachine({ console: () => {} }); // warm up: libraries and worker infrastructure load once
+  const before = fds();
+  for (let i = 0; i < 3; i++) await runMachine({});
+  assert.equal(fds(), before);
+});
+
+test("--trace shows every access, unclaimed ones included", (t) => {
+  if (!needsKvm(t)) return;
+  const file = join(mkdtempSync(join(tmpdir(), "tsvmm-")), "unclaimed.bin");
+  writeFileSync(file, assembleFlat({ file: "unclaimed.S" }));
+  const r = runCli(["run", "--trace", file]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /trace: out 0x99 size 1 data \[2a\].*\n.*unclaimed pio write/);
+  assert.match(
+    r.stderr,
+    /trace: in 0x9a size 1 data \[ff\].*\n.*unclaimed pio read|unclaimed pio read[^\n]*\n[^\n]*trace: in 0x9a size 1 data \[ff\]/,
+  );
 });

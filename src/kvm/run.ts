@@ -114,7 +114,7 @@ export class KvmRun {
   }
   /** The MMIO data bytes, a view into the page (the guest's value on write, ours to fill on read). */
   mmioData(len: number): Uint8Array {
-    return this.mmioViews[len > 8 ? 8 : len] as Uint8Array;
+    return this.mmioViews[Math.min(len, 8)] as Uint8Array;
   }
 
   // KVM_EXIT_FAIL_ENTRY: hardware_entry_failure_reason, cpu.
