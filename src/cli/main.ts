@@ -2,18 +2,32 @@
 // The tsvmm command: a thin layer that parses options, builds a Machine and reports how the guest ended.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { ENTRY_MODES, type EntryMode } from "../arch/x86/regs.js";
 import { UserError } from "../errors.js";
 import type { Regs } from "../kvm/structs.js";
-import { createMachine, type MachineConfig } from "../vmm/machine.js";
+import { assembleFlat } from "../loader/assemble.js";
+import type { MultibootModule } from "../loader/multiboot.js";
+import {
+  createMachine,
+  defaultLoadAddress,
+  type FlatImage,
+  type KernelImage,
+  type MachineConfig,
+} from "../vmm/machine.js";
 import { parseNumber, parseRegAssignment, parseSize } from "./parse.js";
 
-const USAGE = `usage: tsvmm                      run the built-in demo guest (prints 4)
-       tsvmm run [options] FILE   run a flat binary
+const USAGE = `usage: tsvmm                             run the built-in demo guest (prints 4)
+       tsvmm run [options] FILE          run a flat binary, or a .S file assembled with GNU as
+       tsvmm run [options] --kernel FILE run a Multiboot, ELF32 or ELF64 kernel
 
 options:
-  --mode real          CPU mode at entry (default real)
-  --load ADDR          guest physical load address (default 0x1000)
+  --mode MODE          CPU mode for a flat binary: real (default), protected, paged32, long
+  --load ADDR          guest physical load address (default 0x1000 in real mode, else 0x100000)
   --entry ADDR         entry point (default: the load address)
+  --kernel FILE        a kernel; its kind is read from the file
+  --append ARGS        the kernel command line
+  --initrd FILE        the first Multiboot module
+  --module FILE[,ARGS] a further Multiboot module, with its string (repeatable)
   --memory SIZE        guest RAM, e.g. 64M (default 128M)
   --reg NAME=VALUE     initial register value (repeatable), e.g. --reg rax=2
   --kvm PATH           KVM device (default /dev/kvm)
@@ -27,6 +41,10 @@ const USAGE_STATUS = 2;
 
 const OPTIONS = {
   mode: { type: "string" },
+  kernel: { type: "string" },
+  append: { type: "string" },
+  initrd: { type: "string" },
+  module: { type: "string", multiple: true },
   load: { type: "string" },
   entry: { type: "string" },
   memory: { type: "string" },
@@ -65,26 +83,61 @@ function parse(argv: string[]): Invocation | "help" {
   const timeoutMs = values.timeout === undefined ? undefined : parseNumber(values.timeout, "--timeout");
 
   if (command === undefined) {
-    for (const o of ["mode", "load", "entry"] as const) {
-      if (values[o] !== undefined) throw new UserError(`--${o} needs a FILE: tsvmm run --${o} ... FILE`);
+    for (const o of ["mode", "load", "entry", "kernel", "append", "initrd", "module"] as const) {
+      if (values[o] !== undefined) throw new UserError(`--${o} needs the run command: tsvmm run --${o} ...`);
     }
   } else if (command === "run") {
-    if (rest.length !== 1) throw new UserError("run: expected exactly one FILE");
-    const file = rest[0] as string;
-    const mode = values.mode ?? "real";
-    if (mode !== "real") throw new UserError(`--mode: unknown mode "${mode}" (supported: real)`);
-    config.image = {
-      kind: "flat",
-      name: file,
-      data: readImage(file),
-      mode,
-      ...(values.load !== undefined && { loadAddr: parseNumber(values.load, "--load") }),
-      ...(values.entry !== undefined && { entry: parseNumber(values.entry, "--entry") }),
-    };
+    config.image = values.kernel === undefined ? flatImage(values, rest) : kernelImage(values, rest);
   } else {
     throw new UserError(`unknown command "${command}" (try tsvmm --help)`);
   }
   return timeoutMs === undefined ? { config } : { config, timeoutMs };
+}
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+
+function flatImage(values: Values, files: string[]): FlatImage {
+  if (files.length !== 1) throw new UserError("run: expected exactly one FILE (or --kernel FILE)");
+  for (const o of ["append", "initrd", "module"] as const) {
+    if (values[o] !== undefined) throw new UserError(`--${o} applies to --kernel images only`);
+  }
+  const file = files[0] as string;
+  const mode = values.mode ?? "real";
+  if (!(ENTRY_MODES as readonly string[]).includes(mode)) {
+    throw new UserError(`--mode: unknown mode "${mode}" (supported: ${ENTRY_MODES.join(", ")})`);
+  }
+  const entryMode = mode as EntryMode;
+  const loadAddr = values.load === undefined ? defaultLoadAddress(entryMode) : parseNumber(values.load, "--load");
+  const data = /\.s$/i.test(file) ? assembleFlat(readText(file), loadAddr) : readImage(file);
+  return {
+    kind: "flat",
+    name: file,
+    data,
+    mode: entryMode,
+    loadAddr,
+    ...(values.entry !== undefined && { entry: parseNumber(values.entry, "--entry") }),
+  };
+}
+
+function kernelImage(values: Values, files: string[]): KernelImage {
+  if (files.length > 0) throw new UserError("run: give either FILE or --kernel FILE, not both");
+  for (const o of ["mode", "load", "entry"] as const) {
+    if (values[o] !== undefined) throw new UserError(`--${o} applies to flat binaries; a kernel says how it boots`);
+  }
+  const file = values.kernel as string;
+  const modules: MultibootModule[] = [];
+  if (values.initrd !== undefined) modules.push({ name: values.initrd, data: readImage(values.initrd) });
+  for (const spec of values.module ?? []) {
+    const comma = spec.indexOf(",");
+    const name = comma < 0 ? spec : spec.slice(0, comma);
+    const args = comma < 0 ? spec : `${name} ${spec.slice(comma + 1)}`;
+    modules.push({ name, data: readImage(name), args });
+  }
+  return { kind: "kernel", name: file, data: readImage(file), cmdline: values.append ?? "", modules };
+}
+
+function readText(file: string): string {
+  return Buffer.from(readImage(file)).toString("utf8");
 }
 
 function readImage(file: string): Uint8Array {

@@ -1,21 +1,19 @@
 // Flat binaries: the file's bytes copied to one guest physical address, nothing else.
+import type { ReservedRange } from "../arch/x86/layout.js";
 import { UserError } from "../errors.js";
 import type { GuestMemory } from "../memory/guest_memory.js";
+import { checkPlacement, type LoadedImage } from "./placement.js";
 
-export interface LoadedImage {
-  /** Guest physical ranges the image occupies. */
-  segments: { gpa: number; size: number }[];
-  entry: number;
-}
-
-export function loadFlat(memory: GuestMemory, name: string, data: Uint8Array, loadAddr: number): LoadedImage {
+export function loadFlat(
+  memory: GuestMemory,
+  name: string,
+  data: Uint8Array,
+  loadAddr: number,
+  reserved: readonly ReservedRange[] = [],
+): LoadedImage {
   if (data.length === 0) throw new UserError(`${name}: empty image`);
-  if (!memory.contains(loadAddr, data.length)) {
-    const size = `0x${data.length.toString(16)} bytes`;
-    throw new UserError(
-      `${name}: image of ${size} at 0x${loadAddr.toString(16)} does not fit in guest RAM (0x${memory.size.toString(16)} bytes)`,
-    );
-  }
+  const segment = { gpa: loadAddr, size: data.length };
+  checkPlacement(memory, name, [segment], reserved);
   memory.write(loadAddr, data);
-  return { segments: [{ gpa: loadAddr, size: data.length }], entry: loadAddr };
+  return { segments: [segment], entry: loadAddr, end: loadAddr + data.length };
 }

@@ -1,8 +1,17 @@
 // A Machine: guest memory, one vCPU on its own worker thread, and the devices, assembled from a config.
 // Lifecycle: create (VM built, image loaded) -> run (resolves when the guest stops) -> close.
 import { Worker } from "node:worker_threads";
-import { DEFAULT_LOAD_ADDR, DEFAULT_MEMORY_SIZE, MAX_MEMORY_SIZE, MIN_MEMORY_SIZE } from "../arch/x86/layout.js";
-import { realModeEntry, zeroRegs } from "../arch/x86/regs.js";
+import { enterMode, reservedFor } from "../arch/x86/boot.js";
+import { CR0_PG } from "../arch/x86/cpu_mode.js";
+import {
+  DEFAULT_HIGH_LOAD_ADDR,
+  DEFAULT_LOAD_ADDR,
+  DEFAULT_MEMORY_SIZE,
+  MAX_MEMORY_SIZE,
+  MIN_MEMORY_SIZE,
+  REAL_MODE_ADDRESS_LIMIT,
+} from "../arch/x86/layout.js";
+import type { EntryMode } from "../arch/x86/regs.js";
 import { UserError } from "../errors.js";
 import { SEED_CODE, SEED_REGS } from "../guests/seed.js";
 import type { Regs } from "../kvm/structs.js";
@@ -11,22 +20,48 @@ import { Kvm } from "../kvm/system.js";
 import type { Vcpu } from "../kvm/vcpu.js";
 import type { Vm } from "../kvm/vm.js";
 import { loadFlat } from "../loader/flat.js";
+import { loadKernel } from "../loader/kernel.js";
+import type { MultibootModule } from "../loader/multiboot.js";
 import { GuestMemory } from "../memory/guest_memory.js";
 import { ByteRing } from "./byte_ring.js";
 import { describeStop, type StopDescription } from "./stop_report.js";
 import { StopFlag, type StopReason } from "./vcpu_loop.js";
 import type { RunStats, VcpuWorkerData, WorkerMessage } from "./worker_protocol.js";
 
-export type EntryMode = "real";
-
+/** A flat binary entered in a chosen CPU mode. */
 export interface FlatImage {
   kind: "flat";
   /** Named in error messages. */
   name: string;
   data: Uint8Array;
-  mode: EntryMode;
+  /** Default real. */
+  mode?: EntryMode;
+  /** Default 0x1000 in real mode, 1 MiB otherwise. */
   loadAddr?: number;
+  /** Default: the load address. */
   entry?: number;
+}
+
+/** A kernel whose kind is read from the file, as QEMU's -kernel: Multiboot v1, ELF32 or ELF64. */
+export interface KernelImage {
+  kind: "kernel";
+  name: string;
+  data: Uint8Array;
+  cmdline?: string;
+  /** Multiboot modules (QEMU's -initrd list). */
+  modules?: MultibootModule[];
+}
+
+/** What was booted, and how. */
+export interface BootInfo {
+  format: "flat" | "multiboot" | "elf32" | "elf64";
+  mode: EntryMode;
+  entry: number;
+  segments: { gpa: number; size: number }[];
+}
+
+export function defaultLoadAddress(mode: EntryMode): number {
+  return mode === "real" ? DEFAULT_LOAD_ADDR : DEFAULT_HIGH_LOAD_ADDR;
 }
 
 export interface MachineConfig {
@@ -35,7 +70,7 @@ export interface MachineConfig {
   /** Guest RAM in bytes (default 128 MiB). */
   memorySize?: number;
   /** What to run; the seed demo when omitted. */
-  image?: FlatImage;
+  image?: FlatImage | KernelImage;
   /** Initial general registers, over the entry mode's defaults. */
   regs?: Partial<Regs>;
   /** Receives the guest's console output (default: written to stdout). */
@@ -62,6 +97,8 @@ export class Machine {
   private readonly tidCell = new Int32Array(new SharedArrayBuffer(4));
   private running: Promise<RunResult> | undefined;
   private closed = false;
+  /** Filled in by create(): what was loaded where. */
+  boot!: BootInfo;
 
   private constructor(
     readonly config: MachineConfig,
@@ -102,22 +139,41 @@ export class Machine {
   }
 
   private load(): void {
-    const image = this.config.image ?? {
-      kind: "flat",
-      name: "seed",
-      data: SEED_CODE,
-      mode: "real",
-    };
-    const loadAddr = image.loadAddr ?? DEFAULT_LOAD_ADDR;
-    const loaded = loadFlat(this.memory, image.name, image.data, loadAddr);
-    const entry = image.entry ?? loaded.entry;
-    const sregs = this.vcpu.getSregs();
-    const regs = zeroRegs();
-    realModeEntry(sregs, regs, entry);
-    const initial = this.config.image ? {} : SEED_REGS;
-    Object.assign(regs, initial, this.config.regs);
+    const image = this.config.image ?? { kind: "flat", name: "seed", data: SEED_CODE };
+    let boot: BootInfo;
+    let imageRegs: Partial<Regs> = {};
+    if (image.kind === "flat") {
+      const mode = image.mode ?? "real";
+      const loaded = loadFlat(
+        this.memory,
+        image.name,
+        image.data,
+        image.loadAddr ?? defaultLoadAddress(mode),
+        reservedFor(mode),
+      );
+      const entry = image.entry ?? loaded.entry;
+      if (mode === "real" && entry >= REAL_MODE_ADDRESS_LIMIT) {
+        throw new UserError(`entry point 0x${entry.toString(16)} is beyond what real mode can reach`);
+      }
+      boot = { format: "flat", mode, entry, segments: loaded.segments };
+      if (!this.config.image) imageRegs = SEED_REGS;
+    } else {
+      const k = loadKernel(this.memory, image.name, image.data, {
+        cmdline: image.cmdline ?? "",
+        modules: image.modules ?? [],
+      });
+      boot = { format: k.kind, mode: k.mode, entry: k.entry, segments: k.segments };
+      imageRegs = k.regs;
+    }
+    const { sregs, regs } = enterMode(boot.mode, this.memory, this.vcpu.getSregs(), boot.entry);
+    Object.assign(regs, imageRegs, this.config.regs);
     this.vcpu.setSregs(sregs);
     this.vcpu.setRegs(regs);
+    // Some hosts' KVM (this project's nested one among them) silently refuses paging outside long mode.
+    if ((this.vcpu.getSregs().cr0 & CR0_PG) !== (sregs.cr0 & CR0_PG)) {
+      throw new UserError(`this host's KVM refused to enable paging in ${boot.mode} mode (CR0.PG was dropped)`);
+    }
+    this.boot = boot;
   }
 
   /** Runs the guest on a worker thread until it stops; resolves with why. */
@@ -136,7 +192,7 @@ export class Machine {
       stopCell: this.stopFlag.cell,
       tidCell: this.tidCell,
       consoleRing: ring.buffer,
-      devices: { serial: true },
+      devices: { ramSize: this.memory.size, cpus: 1 },
       trace: this.config.trace ?? false,
     };
     const sink = this.config.console ?? ((bytes: Uint8Array) => process.stdout.write(bytes));

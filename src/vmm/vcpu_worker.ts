@@ -17,7 +17,13 @@ try {
   Atomics.store(data.tidCell, 0, gettid());
   const vcpu = Vcpu.fromHandle(data.vcpu);
   const consoleRing = new ByteRing(data.consoleRing);
-  const bus = buildBus(data.devices, { consoleOutput: (byte) => consoleRing.pushByte(byte) });
+  const pendingExit: { code: number | undefined } = { code: undefined };
+  const bus = buildBus(data.devices, {
+    consoleOutput: (byte) => consoleRing.pushByte(byte),
+    requestExit: (code) => {
+      pendingExit.code = code;
+    },
+  });
   const trace = data.trace ? (line: string) => writeSync(2, `${line}\n`) : undefined;
   if (trace) bus.onUnclaimed = (a) => trace(`  (unclaimed ${a.space} ${a.write ? "write" : "read"})`);
   const counters = { exits: 0 };
@@ -25,6 +31,7 @@ try {
   const reason = runVcpu(vcpu, bus, {
     stop: new StopFlag(data.stopCell),
     stats: counters,
+    pendingExit,
     onAccess: trace && ((space, addr, bytes, write) => trace(formatAccess(vcpu, space, addr, bytes, write))),
   });
   const runNs = Number(process.hrtime.bigint() - started);

@@ -2,7 +2,9 @@
 import type { Sregs } from "../../kvm/structs.js";
 
 export const CR0_PE = 1n;
+export const CR0_ET = 1n << 4n;
 export const CR0_PG = 1n << 31n;
+export const CR4_PSE = 1n << 4n;
 export const CR4_PAE = 1n << 5n;
 export const EFER_LME = 1n << 8n;
 export const EFER_LMA = 1n << 10n;

@@ -1,9 +1,15 @@
-// Register state for entering guest code in each supported CPU mode.
+// Register state for entering guest code in each supported CPU mode, one small function per mode.
+// The GDT and page tables they refer to are written by gdt.ts and paging.ts.
 import type { Regs, Segment, Sregs } from "../../kvm/structs.js";
-import { CR0_PE, CR0_PG } from "./cpu_mode.js";
+import { CR0_ET, CR0_PE, CR0_PG, CR4_PAE, CR4_PSE, EFER_LMA, EFER_LME } from "./cpu_mode.js";
+import { GDT_LIMIT, SELECTOR_CODE32, SELECTOR_CODE64, SELECTOR_DATA, SELECTOR_TSS, segmentFor } from "./gdt.js";
+import { BOOT_STACK_POINTER, GDT_ADDR } from "./layout.js";
 
 /** RFLAGS bit 1 is reserved and always set. */
 export const RFLAGS_RESERVED = 0x2n;
+
+export const ENTRY_MODES = ["real", "protected", "paged32", "long"] as const;
+export type EntryMode = (typeof ENTRY_MODES)[number];
 
 export function zeroRegs(): Regs {
   return {
@@ -46,6 +52,8 @@ function realModeSegment(selector: number, code: boolean): Segment {
   };
 }
 
+const DATA_SEGMENTS = ["ds", "es", "fs", "gs", "ss"] as const;
+
 /**
  * Real mode at a physical entry address: CS:IP with CS as small as possible (CS=0 below 64 KiB, as the
  * classic demo expects), every data segment at base 0.
@@ -53,8 +61,41 @@ function realModeSegment(selector: number, code: boolean): Segment {
 export function realModeEntry(sregs: Sregs, regs: Regs, entry: number): void {
   const cs = entry <= 0xffff ? 0 : (entry >>> 4) & 0xf000;
   sregs.cs = realModeSegment(cs, true);
-  for (const name of ["ds", "es", "fs", "gs", "ss"] as const) sregs[name] = realModeSegment(0, false);
+  for (const name of DATA_SEGMENTS) sregs[name] = realModeSegment(0, false);
   sregs.cr0 &= ~(CR0_PE | CR0_PG);
   regs.rip = BigInt(entry - cs * 16);
   regs.rflags = RFLAGS_RESERVED;
+}
+
+/** Flat 4 GiB 32-bit protected mode, paging off: the state Multiboot specifies. */
+export function protectedModeEntry(sregs: Sregs, regs: Regs, entry: number): void {
+  sregs.gdt = { base: BigInt(GDT_ADDR), limit: GDT_LIMIT };
+  sregs.idt = { base: 0n, limit: 0 };
+  sregs.cs = segmentFor(SELECTOR_CODE32);
+  for (const name of DATA_SEGMENTS) sregs[name] = segmentFor(SELECTOR_DATA);
+  sregs.tr = segmentFor(SELECTOR_TSS);
+  sregs.cr0 = CR0_PE | CR0_ET;
+  sregs.cr4 = 0n;
+  sregs.efer = 0n;
+  regs.rip = BigInt(entry);
+  regs.rsp = BigInt(BOOT_STACK_POINTER);
+  regs.rflags = RFLAGS_RESERVED;
+}
+
+/** Protected mode with 32-bit paging through 4 MiB pages; `cr3` is the page directory. */
+export function paged32Entry(sregs: Sregs, regs: Regs, entry: number, cr3: bigint): void {
+  protectedModeEntry(sregs, regs, entry);
+  sregs.cr3 = cr3;
+  sregs.cr4 = CR4_PSE;
+  sregs.cr0 |= CR0_PG;
+}
+
+/** 64-bit long mode: 4-level paging from `cr3`, PAE, EFER.LME/LMA and a 64-bit code segment. */
+export function longModeEntry(sregs: Sregs, regs: Regs, entry: number, cr3: bigint): void {
+  protectedModeEntry(sregs, regs, entry);
+  sregs.cs = segmentFor(SELECTOR_CODE64);
+  sregs.cr3 = cr3;
+  sregs.cr4 = CR4_PAE;
+  sregs.cr0 |= CR0_PG;
+  sregs.efer = EFER_LME | EFER_LMA;
 }
