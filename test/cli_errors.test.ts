@@ -32,7 +32,7 @@ test("a file larger than guest memory is refused", (t) => {
   if (!needsKvm(t)) return;
   assertOneLineError(
     ["run", "--memory", "64K", big],
-    /big\.bin: image of 0x20000 bytes at 0x1000 does not fit in guest RAM/,
+    /big\.bin: 0x20000 bytes at 0x1000 do not fit in guest RAM \(0x10000 bytes\)/,
   );
 });
 

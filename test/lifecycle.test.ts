@@ -55,15 +55,22 @@ test("closing a machine releases every file descriptor it opened", async (t) => 
   assert.equal(fds(), before);
 });
 
-test("--trace shows every access, unclaimed ones included", (t) => {
+test("--trace shows every exit with the instruction at RIP, unclaimed accesses marked", (t) => {
   if (!needsKvm(t)) return;
   const file = join(mkdtempSync(join(tmpdir(), "tsvmm-")), "unclaimed.bin");
   writeFileSync(file, assembleFlat({ file: "unclaimed.S" }));
   const r = runCli(["run", "--trace", file]);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /trace: out 0x99 size 1 data \[2a\].*\n.*unclaimed pio write/);
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 3, r.stderr);
+  const at = String.raw` \| 0000:[0-9a-f]+ +gpa 0x[0-9a-f]+: [0-9a-f ]+ +\S.*`;
   assert.match(
-    r.stderr,
-    /trace: in 0x9a size 1 data \[ff\].*\n.*unclaimed pio read|unclaimed pio read[^\n]*\n[^\n]*trace: in 0x9a size 1 data \[ff\]/,
+    lines[0] as string,
+    new RegExp(`^trace: KVM_EXIT_IO out port 0x99 size 1 data \\[2a\\]${at} \\(unclaimed\\)$`),
   );
+  assert.match(
+    lines[1] as string,
+    new RegExp(`^trace: KVM_EXIT_IO in port 0x9a size 1 data \\[ff\\]${at} \\(unclaimed\\)$`),
+  );
+  assert.match(lines[2] as string, /^trace: KVM_EXIT_HLT \| 0000:1007 /); // just past the hlt
 });

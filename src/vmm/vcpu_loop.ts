@@ -1,7 +1,7 @@
 // The vCPU run loop: enter the guest, turn each exit into a bus access or a reason to stop.
 // A free function over a Vcpu and an IoBus, so it runs the same on the main thread or in a worker.
 import type { IoBus } from "../bus/io_bus.js";
-import { ExitReason, KVM_EXIT_IO_OUT } from "../kvm/run.js";
+import { ExitReason, KVM_EXIT_IO_OUT, type KvmRun } from "../kvm/run.js";
 import type { Vcpu } from "../kvm/vcpu.js";
 import { GuestMemoryError } from "../memory/guest_memory.js";
 
@@ -34,8 +34,8 @@ export class StopFlag {
 
 export interface LoopOptions {
   stop: StopFlag;
-  /** Called for every I/O or MMIO exit before dispatch (tracing). */
-  onAccess?: (space: "pio" | "mmio", addr: number, data: Uint8Array, write: boolean) => void;
+  /** Called for every exit once it has been handled (tracing). */
+  onExit?: (run: KvmRun) => void;
   /** A device may end the run with a status; set by the machine, read after each exit. */
   pendingExit?: { code: number | undefined };
   /** Whether a DEBUG exit ends the loop (single-step callers) or is reported to `onDebug`. */
@@ -46,7 +46,7 @@ export interface LoopOptions {
 
 export function runVcpu(vcpu: Vcpu, bus: IoBus, opts: LoopOptions): StopReason {
   const run = vcpu.run;
-  const { stop, onAccess, pendingExit } = opts;
+  const { stop, onExit, pendingExit } = opts;
   const stats = opts.stats ?? { exits: 0 };
   for (;;) {
     if (stop.requested) return { kind: "stopped" };
@@ -56,63 +56,61 @@ export function runVcpu(vcpu: Vcpu, bus: IoBus, opts: LoopOptions): StopReason {
       continue;
     }
     stats.exits++;
+    let stopWith: StopReason | undefined;
     try {
-      switch (run.exitReason) {
-        case ExitReason.IO: {
-          const size = run.ioSize;
-          const port = run.ioPort;
-          const write = run.ioDirection === KVM_EXIT_IO_OUT;
-          let at = run.ioDataOffset;
-          // A string instruction (rep ins/outs) reports `count` items back to back.
-          for (let i = run.ioCount; i > 0; i--, at += size) {
-            const data = run.ioData(at, size);
-            if (write) {
-              onAccess?.("pio", port, data, true);
-              bus.write("pio", port, data);
-            } else {
-              bus.read("pio", port, data);
-              onAccess?.("pio", port, data, false);
-            }
-          }
-          break;
-        }
-        case ExitReason.MMIO: {
-          const addr = run.mmioPhysAddr;
-          const data = run.mmioData(run.mmioLen);
-          if (run.mmioIsWrite) {
-            onAccess?.("mmio", addr, data, true);
-            bus.write("mmio", addr, data);
-          } else {
-            bus.read("mmio", addr, data);
-            onAccess?.("mmio", addr, data, false);
-          }
-          break;
-        }
-        case ExitReason.HLT:
-          return { kind: "halt" };
-        case ExitReason.SHUTDOWN:
-          return { kind: "shutdown" };
-        case ExitReason.INTERNAL_ERROR:
-          return { kind: "internal-error", suberror: run.internalSuberror, data: run.internalData };
-        case ExitReason.FAIL_ENTRY:
-          return { kind: "fail-entry", hardwareReason: run.failEntryReason };
-        case ExitReason.SYSTEM_EVENT:
-          return { kind: "system-event", type: run.systemEventType };
-        case ExitReason.DEBUG: {
-          const pc = run.debugPc;
-          if (!opts.onDebug || opts.onDebug(pc) === "stop") return { kind: "debug", pc, exception: run.debugException };
-          break;
-        }
-        case ExitReason.INTR:
-          break; // a signal arrived with immediate_exit set; the stop flag says what to do
-        default:
-          return { kind: "unhandled-exit", reason: run.exitReason };
-      }
+      stopWith = handleExit(run, bus, opts);
     } catch (e) {
       // A device met a guest request it cannot honour (e.g. a DMA address outside RAM): stop the VM, keep the VMM.
-      if (e instanceof GuestMemoryError) return { kind: "device-error", message: e.message };
-      throw e;
+      if (e instanceof GuestMemoryError) stopWith = { kind: "device-error", message: e.message };
+      else throw e;
     }
+    onExit?.(run);
+    if (stopWith) return stopWith;
     if (pendingExit?.code !== undefined) return { kind: "exit", code: pendingExit.code };
+  }
+}
+
+/** Handles one exit: dispatches I/O to the bus, or says why the vCPU must stop. */
+function handleExit(run: KvmRun, bus: IoBus, opts: LoopOptions): StopReason | undefined {
+  switch (run.exitReason) {
+    case ExitReason.IO: {
+      const size = run.ioSize;
+      const port = run.ioPort;
+      const write = run.ioDirection === KVM_EXIT_IO_OUT;
+      let at = run.ioDataOffset;
+      // A string instruction (rep ins/outs) reports `count` items back to back.
+      for (let i = run.ioCount; i > 0; i--, at += size) {
+        const data = run.ioData(at, size);
+        if (write) bus.write("pio", port, data);
+        else bus.read("pio", port, data);
+      }
+      return undefined;
+    }
+    case ExitReason.MMIO: {
+      const addr = run.mmioPhysAddr;
+      const data = run.mmioData(run.mmioLen);
+      if (run.mmioIsWrite) bus.write("mmio", addr, data);
+      else bus.read("mmio", addr, data);
+      return undefined;
+    }
+    case ExitReason.HLT:
+      return { kind: "halt" };
+    case ExitReason.SHUTDOWN:
+      return { kind: "shutdown" };
+    case ExitReason.INTERNAL_ERROR:
+      return { kind: "internal-error", suberror: run.internalSuberror, data: run.internalData };
+    case ExitReason.FAIL_ENTRY:
+      return { kind: "fail-entry", hardwareReason: run.failEntryReason };
+    case ExitReason.SYSTEM_EVENT:
+      return { kind: "system-event", type: run.systemEventType };
+    case ExitReason.DEBUG: {
+      const pc = run.debugPc;
+      if (!opts.onDebug || opts.onDebug(pc) === "stop") return { kind: "debug", pc, exception: run.debugException };
+      return undefined;
+    }
+    case ExitReason.INTR:
+      return undefined; // a signal arrived with immediate_exit set; the stop flag says what to do
+    default:
+      return { kind: "unhandled-exit", reason: run.exitReason };
   }
 }

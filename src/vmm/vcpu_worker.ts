@@ -2,11 +2,13 @@
 // runs the loop, and reports why it stopped. Console bytes flow back through a shared ring.
 import { writeSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
+import type { KvmRun } from "../kvm/run.js";
 import { gettid } from "../kvm/sys.js";
 import { Vcpu } from "../kvm/vcpu.js";
+import { GuestMemory } from "../memory/guest_memory.js";
 import { ByteRing } from "./byte_ring.js";
 import { buildBus } from "./devices.js";
-import { formatAccess } from "./trace.js";
+import { formatExit } from "./trace.js";
 import { runVcpu, StopFlag } from "./vcpu_loop.js";
 import type { VcpuWorkerData, WorkerMessage } from "./worker_protocol.js";
 
@@ -16,6 +18,7 @@ const post = (m: WorkerMessage) => parentPort?.postMessage(m);
 try {
   Atomics.store(data.tidCell, 0, gettid());
   const vcpu = Vcpu.fromHandle(data.vcpu);
+  const memory = GuestMemory.fromHandles(data.memory);
   const consoleRing = new ByteRing(data.consoleRing);
   const pendingExit: { code: number | undefined } = { code: undefined };
   const bus = buildBus(data.devices, {
@@ -25,14 +28,20 @@ try {
     },
   });
   const trace = data.trace ? (line: string) => writeSync(2, `${line}\n`) : undefined;
-  if (trace) bus.onUnclaimed = (a) => trace(`  (unclaimed ${a.space} ${a.write ? "write" : "read"})`);
+  let unclaimedSeen = 0;
+  const traceExit = (run: KvmRun) => {
+    const unclaimed = bus.unclaimedReads + bus.unclaimedWrites;
+    const note = unclaimed > unclaimedSeen ? " (unclaimed)" : "";
+    unclaimedSeen = unclaimed;
+    trace?.(`${formatExit(vcpu, memory, run)}${note}`);
+  };
   const counters = { exits: 0 };
   const started = process.hrtime.bigint();
   const reason = runVcpu(vcpu, bus, {
     stop: new StopFlag(data.stopCell),
     stats: counters,
     pendingExit,
-    onAccess: trace && ((space, addr, bytes, write) => trace(formatAccess(vcpu, space, addr, bytes, write))),
+    onExit: trace && traceExit,
   });
   const runNs = Number(process.hrtime.bigint() - started);
   const stats = {
