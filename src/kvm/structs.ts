@@ -216,3 +216,93 @@ export function decodeTranslation(buf: Uint8Array): { physical: bigint; valid: b
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   return { physical: dv.getBigUint64(8, true), valid: dv.getUint8(16) !== 0 };
 }
+
+/** struct kvm_cpuid_entry2. */
+export interface CpuidEntry {
+  function: number;
+  index: number;
+  flags: number;
+  eax: number;
+  ebx: number;
+  ecx: number;
+  edx: number;
+}
+const CPUID_ENTRY_SIZE = 40;
+const CPUID_HEADER = 8;
+/** KVM_CPUID_FLAG_SIGNIFCANT_INDEX: the entry depends on ECX (the sub-leaf). */
+export const KVM_CPUID_FLAG_SIGNIFCANT_INDEX = 1;
+
+/** An empty struct kvm_cpuid2 with room for `capacity` entries, for KVM_GET_SUPPORTED_CPUID to fill. */
+export function cpuid2Buffer(capacity: number): Uint8Array {
+  const buf = new Uint8Array(CPUID_HEADER + capacity * CPUID_ENTRY_SIZE);
+  new DataView(buf.buffer).setUint32(0, capacity, true);
+  return buf;
+}
+
+export function decodeCpuid2(buf: Uint8Array): CpuidEntry[] {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const n = Math.min(dv.getUint32(0, true), (buf.length - CPUID_HEADER) / CPUID_ENTRY_SIZE);
+  return Array.from({ length: n }, (_, i) => {
+    const at = CPUID_HEADER + i * CPUID_ENTRY_SIZE;
+    const [fn, index, flags, eax, ebx, ecx, edx] = [0, 4, 8, 12, 16, 20, 24].map((o) => dv.getUint32(at + o, true));
+    return { function: fn, index, flags, eax, ebx, ecx, edx } as CpuidEntry;
+  });
+}
+
+export function encodeCpuid2(entries: readonly CpuidEntry[]): Uint8Array {
+  const buf = cpuid2Buffer(entries.length);
+  const dv = new DataView(buf.buffer);
+  entries.forEach((e, i) => {
+    const at = CPUID_HEADER + i * CPUID_ENTRY_SIZE;
+    [e.function, e.index, e.flags, e.eax, e.ebx, e.ecx, e.edx].forEach((v, k) => {
+      dv.setUint32(at + k * 4, v >>> 0, true);
+    });
+  });
+  return buf;
+}
+
+/** struct kvm_msrs with its entries (struct kvm_msr_entry: index, reserved, data). */
+export interface MsrEntry {
+  index: number;
+  data: bigint;
+}
+const MSR_ENTRY_SIZE = 16;
+
+export function encodeMsrs(entries: readonly MsrEntry[]): Uint8Array {
+  const buf = new Uint8Array(8 + entries.length * MSR_ENTRY_SIZE);
+  const dv = new DataView(buf.buffer);
+  dv.setUint32(0, entries.length, true);
+  entries.forEach((e, i) => {
+    dv.setUint32(8 + i * MSR_ENTRY_SIZE, e.index, true);
+    dv.setBigUint64(8 + i * MSR_ENTRY_SIZE + 8, BigInt.asUintN(64, e.data), true);
+  });
+  return buf;
+}
+
+export function decodeMsrs(buf: Uint8Array, count: number): MsrEntry[] {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  return Array.from({ length: count }, (_, i) => ({
+    index: dv.getUint32(8 + i * MSR_ENTRY_SIZE, true),
+    data: dv.getBigUint64(8 + i * MSR_ENTRY_SIZE + 8, true),
+  }));
+}
+
+/** KVM_MP_STATE_* values. */
+export const MpState = { RUNNABLE: 0, UNINITIALIZED: 1, INIT_RECEIVED: 2, HALTED: 3, SIPI_RECEIVED: 4 } as const;
+
+/** struct kvm_irq_level: a GSI and its level. */
+export function encodeIrqLevel(irq: number, level: boolean): Uint8Array {
+  const buf = new Uint8Array(8);
+  const dv = new DataView(buf.buffer);
+  dv.setUint32(0, irq, true);
+  dv.setUint32(4, level ? 1 : 0, true);
+  return buf;
+}
+
+/** struct kvm_pit_config. KVM_PIT_SPEAKER_DUMMY gives port 0x61 a stand-in speaker. */
+export const KVM_PIT_SPEAKER_DUMMY = 1;
+export function encodePitConfig(flags: number): Uint8Array {
+  const buf = new Uint8Array(64);
+  new DataView(buf.buffer).setUint32(0, flags, true);
+  return buf;
+}

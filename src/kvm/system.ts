@@ -7,9 +7,11 @@ import {
   KVM_CHECK_EXTENSION,
   KVM_CREATE_VM,
   KVM_GET_API_VERSION,
+  KVM_GET_SUPPORTED_CPUID,
   KVM_GET_VCPU_MMAP_SIZE,
 } from "./ioctls.js";
-import { close, ioctlValue, O_CLOEXEC, O_RDWR, open, SysError } from "./sys.js";
+import { type CpuidEntry, cpuid2Buffer, decodeCpuid2 } from "./structs.js";
+import { close, ioctl, ioctlValue, O_CLOEXEC, O_RDWR, open, SysError } from "./sys.js";
 import { Vm } from "./vm.js";
 
 export const KVM_API_VERSION = 12;
@@ -72,6 +74,21 @@ export class Kvm {
 
   vcpuMmapSize(): number {
     return ioctlValue(this.fd, KVM_GET_VCPU_MMAP_SIZE, 0, "KVM_GET_VCPU_MMAP_SIZE");
+  }
+
+  /** The CPUID leaves this host's KVM can present to a guest. */
+  supportedCpuid(): CpuidEntry[] {
+    // The kernel says E2BIG until the buffer is large enough.
+    for (let capacity = 64; capacity <= 4096; capacity *= 2) {
+      const buf = cpuid2Buffer(capacity);
+      try {
+        ioctl(this.fd, KVM_GET_SUPPORTED_CPUID, buf, "KVM_GET_SUPPORTED_CPUID");
+        return decodeCpuid2(buf);
+      } catch (e) {
+        if (!(e instanceof SysError && e.code === "E2BIG")) throw e;
+      }
+    }
+    throw new Error("KVM_GET_SUPPORTED_CPUID: more than 4096 entries");
   }
 
   createVm(): Vm {

@@ -1,25 +1,37 @@
 // A KVM vCPU: its registers, its kvm_run page and KVM_RUN itself.
 // A Vcpu can be rebuilt in another thread from its fd and mapping address (fds and mappings are per process).
 import {
+  KVM_GET_LAPIC,
+  KVM_GET_MP_STATE,
+  KVM_GET_MSRS,
   KVM_GET_REGS,
   KVM_GET_SREGS,
   KVM_RUN,
+  KVM_SET_CPUID2,
   KVM_SET_GUEST_DEBUG,
+  KVM_SET_LAPIC,
+  KVM_SET_MP_STATE,
+  KVM_SET_MSRS,
   KVM_SET_REGS,
   KVM_SET_SREGS,
   KVM_TRANSLATE,
 } from "./ioctls.js";
 import { KvmRun } from "./run.js";
 import {
+  type CpuidEntry,
+  decodeMsrs,
   decodeRegs,
   decodeSregs,
   decodeTranslation,
+  encodeCpuid2,
   encodeGuestDebug,
+  encodeMsrs,
   encodeRegs,
   encodeSregs,
   encodeTranslation,
   KVM_REGS_SIZE,
   KVM_SREGS_SIZE,
+  type MsrEntry,
   type Regs,
   type Sregs,
 } from "./structs.js";
@@ -114,6 +126,46 @@ export class Vcpu {
     const buf = encodeTranslation(linear);
     ioctl(this.fd, KVM_TRANSLATE, buf, "KVM_TRANSLATE");
     return decodeTranslation(buf);
+  }
+
+  setCpuid(entries: readonly CpuidEntry[]): void {
+    ioctl(this.fd, KVM_SET_CPUID2, encodeCpuid2(entries), "KVM_SET_CPUID2");
+  }
+
+  getMsrs(indices: readonly number[]): MsrEntry[] {
+    const buf = encodeMsrs(indices.map((index) => ({ index, data: 0n })));
+    const n = ioctl(this.fd, KVM_GET_MSRS, buf, "KVM_GET_MSRS");
+    return decodeMsrs(buf, n);
+  }
+
+  /** Sets MSRs; throws naming the first one KVM refused. */
+  setMsrs(entries: readonly MsrEntry[]): void {
+    const n = ioctl(this.fd, KVM_SET_MSRS, encodeMsrs(entries), "KVM_SET_MSRS");
+    if (n < entries.length) {
+      const bad = entries[n]?.index ?? 0;
+      throw new Error(`KVM_SET_MSRS: KVM refused MSR 0x${bad.toString(16)}`);
+    }
+  }
+
+  getMpState(): number {
+    const buf = new Uint32Array(1);
+    ioctl(this.fd, KVM_GET_MP_STATE, buf, "KVM_GET_MP_STATE");
+    return buf[0] as number;
+  }
+
+  setMpState(state: number): void {
+    ioctl(this.fd, KVM_SET_MP_STATE, Uint32Array.of(state), "KVM_SET_MP_STATE");
+  }
+
+  /** The local APIC's register page (struct kvm_lapic_state), with the in-kernel irqchip. */
+  getLapic(): Uint8Array {
+    const buf = new Uint8Array(1024);
+    ioctl(this.fd, KVM_GET_LAPIC, buf, "KVM_GET_LAPIC");
+    return buf;
+  }
+
+  setLapic(state: Uint8Array): void {
+    ioctl(this.fd, KVM_SET_LAPIC, state, "KVM_SET_LAPIC");
   }
 
   close(): void {

@@ -1,11 +1,21 @@
 // A KVM virtual machine: its memory slots and its vCPUs.
-import { KVM_CREATE_VCPU, KVM_SET_USER_MEMORY_REGION } from "./ioctls.js";
-import { encodeMemoryRegion, type MemoryRegion } from "./structs.js";
+import {
+  KVM_CREATE_IRQCHIP,
+  KVM_CREATE_PIT2,
+  KVM_CREATE_VCPU,
+  KVM_IRQ_LINE,
+  KVM_SET_IDENTITY_MAP_ADDR,
+  KVM_SET_TSS_ADDR,
+  KVM_SET_USER_MEMORY_REGION,
+} from "./ioctls.js";
+import { encodeMemoryRegion, encodePitConfig, KVM_PIT_SPEAKER_DUMMY, type MemoryRegion } from "./structs.js";
 import { close, ioctl, ioctlValue } from "./sys.js";
 import { Vcpu } from "./vcpu.js";
 
 export class Vm {
   private readonly vcpus: Vcpu[] = [];
+  // struct kvm_irq_level, reused: raising a line is frequent.
+  private readonly irqLevel = new Uint32Array(2);
 
   constructor(
     readonly fd: number,
@@ -14,6 +24,34 @@ export class Vm {
 
   setUserMemoryRegion(region: MemoryRegion): void {
     ioctl(this.fd, KVM_SET_USER_MEMORY_REGION, encodeMemoryRegion(region), "KVM_SET_USER_MEMORY_REGION");
+  }
+
+  /** Three pages of guest physical space KVM needs for the real-mode TSS on Intel hosts. */
+  setTssAddr(gpa: number): void {
+    ioctlValue(this.fd, KVM_SET_TSS_ADDR, gpa, "KVM_SET_TSS_ADDR");
+  }
+
+  /** One page for the identity-map page table KVM uses for unpaged guests on Intel hosts. */
+  setIdentityMapAddr(gpa: number): void {
+    const addr = new BigUint64Array([BigInt(gpa)]);
+    ioctl(this.fd, KVM_SET_IDENTITY_MAP_ADDR, addr, "KVM_SET_IDENTITY_MAP_ADDR");
+  }
+
+  /** The in-kernel PIC pair, IOAPIC and per-vCPU local APICs, with the default GSI routing. */
+  createIrqchip(): void {
+    ioctlValue(this.fd, KVM_CREATE_IRQCHIP, 0, "KVM_CREATE_IRQCHIP");
+  }
+
+  /** The in-kernel i8254 PIT (needs the irqchip), with a dummy speaker port. */
+  createPit2(): void {
+    ioctl(this.fd, KVM_CREATE_PIT2, encodePitConfig(KVM_PIT_SPEAKER_DUMMY), "KVM_CREATE_PIT2");
+  }
+
+  /** Sets the level of an interrupt line (GSI); callable from any thread. */
+  irqLine(gsi: number, level: boolean): void {
+    this.irqLevel[0] = gsi;
+    this.irqLevel[1] = level ? 1 : 0;
+    ioctl(this.fd, KVM_IRQ_LINE, this.irqLevel, "KVM_IRQ_LINE");
   }
 
   createVcpu(id: number): Vcpu {

@@ -6,6 +6,8 @@
 //   0x9000  page tables: PML4 (long mode) or the page directory (paged32)
 //   0xa000  PDPT, then four page directories at 0xb000-0xefff (long mode, 2 MiB pages, first 4 GiB)
 //   0x10000 Multiboot information: the info structure, memory map, command line, module list
+//   0x9fc00 MP table (MP floating pointer + configuration table), in the EBDA
+//   0xe0000 ACPI: the RSDP (found by the BIOS-area scan), then RSDT/XSDT, MADT, FADT, DSDT up to 0xeffff
 //   0x100000 (1 MiB) default load address of flat protected/long-mode binaries; kernels load here
 
 /** Where the seed demo and flat real-mode binaries are loaded and entered by default. */
@@ -29,6 +31,19 @@ export const PAGE_TABLES_END = PD_ADDR + PD_COUNT * 0x1000;
 
 export const MULTIBOOT_INFO_ADDR = 0x10000;
 export const MULTIBOOT_INFO_END = 0x20000;
+
+export const MPTABLE_ADDR = 0x9fc00;
+export const MPTABLE_END = 0xa0000;
+export const ACPI_RSDP_ADDR = 0xe0000;
+export const ACPI_TABLES_ADDR = 0xe0040;
+export const ACPI_TABLES_END = 0xf0000;
+
+/** KVM's real-mode TSS (three pages) and identity-map page, just below the 4 GiB boundary (Intel hosts). */
+export const KVM_TSS_ADDR = 0xfffbd000;
+export const KVM_IDENTITY_MAP_ADDR = 0xfffbc000;
+/** The IOAPIC and local APIC MMIO windows, as on every PC. */
+export const IOAPIC_ADDR = 0xfec00000;
+export const LAPIC_ADDR = 0xfee00000;
 
 /** Conventional memory ends below the extended BIOS data area; 0xa0000-0xfffff is VGA and BIOS space. */
 export const EBDA_START = 0x9fc00;
