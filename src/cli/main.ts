@@ -32,7 +32,8 @@ options:
   --reg NAME=VALUE     initial register value (repeatable), e.g. --reg rax=2
   --kvm PATH           KVM device (default /dev/kvm)
   --timeout MS         stop the guest after MS milliseconds
-  --trace              print every guest I/O access to stderr
+  --irqchip            in-kernel PIC, IOAPIC, LAPIC and PIT for a flat binary (kernels always have them)
+  --trace              print every exit, with the instruction at RIP, to stderr
   -h, --help           show this help`;
 
 /** Exit status when --timeout stopped the guest (as timeout(1) uses). */
@@ -52,6 +53,7 @@ const OPTIONS = {
   kvm: { type: "string" },
   timeout: { type: "string" },
   trace: { type: "boolean" },
+  irqchip: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -74,6 +76,7 @@ function parse(argv: string[]): Invocation | "help" {
   if (values.kvm !== undefined) config.kvmPath = values.kvm;
   if (values.memory !== undefined) config.memorySize = parseSize(values.memory, "--memory");
   if (values.trace) config.trace = true;
+  if (values.irqchip) config.irqchip = true;
   const regs: Partial<Regs> = {};
   for (const r of values.reg ?? []) {
     const [name, value] = parseRegAssignment(r);

@@ -27,8 +27,9 @@ export function loadKernel(memory: GuestMemory, name: string, data: Uint8Array, 
   const header = findMultibootHeader(name, data);
   if (header) {
     const mode = "protected";
+    // As GRUB and QEMU do, the kernel's command line starts with its own file name.
     const mb = loadMultiboot(memory, name, data, header, {
-      cmdline: options.cmdline ?? "",
+      cmdline: options.cmdline ? `${name} ${options.cmdline}` : name,
       modules: options.modules ?? [],
       reserved: reservedFor(mode),
     });

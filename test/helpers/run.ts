@@ -16,6 +16,7 @@ export function runCli(args: string[], options: { timeoutMs?: number } = {}): Cl
   const r = spawnSync(process.execPath, [CLI, ...args], {
     encoding: "utf8",
     timeout: options.timeoutMs ?? 30_000,
+    killSignal: "SIGKILL", // tsvmm ends a guest cleanly on SIGTERM; a timed-out test must not look clean
     stdio: ["ignore", "pipe", "pipe"],
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
