@@ -30,11 +30,18 @@ export interface DeviceContext {
   consoleOutput: (byte: number) => void;
   /** A device ends the VM with a status (isa-debug-exit). */
   requestExit: (code: number) => void;
+  /** Sets an ISA interrupt line (a GSI); absent without an interrupt controller. */
+  setIrq?: (gsi: number, level: boolean) => void;
 }
+
+/** ISA interrupt lines. */
+export const COM1_IRQ = 4;
 
 export function buildBus(config: DeviceConfig, ctx: DeviceContext): IoBus {
   const bus = new IoBus();
-  bus.registerPio(COM1_PORT, UART_REGISTER_COUNT, new Uart16550(ctx.consoleOutput), "com1");
+  const { setIrq } = ctx;
+  const com1Irq = setIrq && ((level: boolean) => setIrq(COM1_IRQ, level));
+  bus.registerPio(COM1_PORT, UART_REGISTER_COUNT, new Uart16550(ctx.consoleOutput, com1Irq), "com1");
   bus.registerPio(DEBUG_EXIT_PORT, DEBUG_EXIT_SIZE, new DebugExit(ctx.requestExit), "isa-debug-exit");
   const fwCfg = new FwCfg({ ramSize: config.ramSize, nbCpus: config.cpus, maxCpus: config.cpus });
   bus.registerPio(FW_CFG_PORT, FW_CFG_PORT_COUNT, fwCfg, "fw_cfg");

@@ -3,10 +3,13 @@
 import { Worker } from "node:worker_threads";
 import { enterMode, reservedFor } from "../arch/x86/boot.js";
 import { CR0_PG } from "../arch/x86/cpu_mode.js";
+import { setupLapicLints } from "../arch/x86/lapic.js";
 import {
   DEFAULT_HIGH_LOAD_ADDR,
   DEFAULT_LOAD_ADDR,
   DEFAULT_MEMORY_SIZE,
+  KVM_IDENTITY_MAP_ADDR,
+  KVM_TSS_ADDR,
   MAX_MEMORY_SIZE,
   MIN_MEMORY_SIZE,
   REAL_MODE_ADDRESS_LIMIT,
@@ -77,6 +80,11 @@ export interface MachineConfig {
   console?: (bytes: Uint8Array) => void;
   /** Print every guest I/O access to stderr. */
   trace?: boolean;
+  /**
+   * In-kernel interrupt controllers (PIC, IOAPIC, local APIC) and PIT. Default: on for kernels, off for flat
+   * binaries, whose HLT then ends the run (with the irqchip a halted vCPU waits for an interrupt instead).
+   */
+  irqchip?: boolean;
 }
 
 export interface RunResult {
@@ -116,6 +124,8 @@ export class Machine {
     let memory: GuestMemory | undefined;
     try {
       vm = kvm.createVm();
+      const irqchip = config.irqchip ?? config.image?.kind === "kernel";
+      if (irqchip) createInterruptControllers(vm);
       memory = GuestMemory.create([{ gpa: 0, size: memorySize }]);
       memory.regions.forEach((r, slot) => {
         vm?.setUserMemoryRegion({
@@ -127,7 +137,8 @@ export class Machine {
         });
       });
       const vcpu = vm.createVcpu(0);
-      const machine = new Machine(config, kvm, vm, memory, vcpu);
+      if (irqchip) setupLapicLints(vcpu);
+      const machine = new Machine({ ...config, irqchip }, kvm, vm, memory, vcpu);
       machine.load();
       return machine;
     } catch (e) {
@@ -193,6 +204,7 @@ export class Machine {
       tidCell: this.tidCell,
       consoleRing: ring.buffer,
       devices: { ramSize: this.memory.size, cpus: 1 },
+      vmFd: this.config.irqchip ? this.vm.fd : undefined,
       trace: this.config.trace ?? false,
     };
     const sink = this.config.console ?? ((bytes: Uint8Array) => process.stdout.write(bytes));
@@ -254,6 +266,14 @@ export class Machine {
     this.memory.close();
     this.kvm.close();
   }
+}
+
+/** The PC's interrupt controllers and timer, in the kernel; KVM needs its TSS and identity-map pages first. */
+function createInterruptControllers(vm: Vm): void {
+  vm.setTssAddr(KVM_TSS_ADDR);
+  vm.setIdentityMapAddr(KVM_IDENTITY_MAP_ADDR);
+  vm.createIrqchip();
+  vm.createPit2();
 }
 
 function validateMemorySize(size: number): void {

@@ -5,6 +5,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { KvmRun } from "../kvm/run.js";
 import { gettid } from "../kvm/sys.js";
 import { Vcpu } from "../kvm/vcpu.js";
+import { Vm } from "../kvm/vm.js";
 import { GuestMemory } from "../memory/guest_memory.js";
 import { ByteRing } from "./byte_ring.js";
 import { buildBus } from "./devices.js";
@@ -20,12 +21,15 @@ try {
   const vcpu = Vcpu.fromHandle(data.vcpu);
   const memory = GuestMemory.fromHandles(data.memory);
   const consoleRing = new ByteRing(data.consoleRing);
+  // A view of the VM for its interrupt lines (the main thread owns and closes the fd).
+  const vm = data.vmFd === undefined ? undefined : new Vm(data.vmFd, 0);
   const pendingExit: { code: number | undefined } = { code: undefined };
   const bus = buildBus(data.devices, {
     consoleOutput: (byte) => consoleRing.pushByte(byte),
     requestExit: (code) => {
       pendingExit.code = code;
     },
+    ...(vm && { setIrq: (gsi: number, level: boolean) => vm.irqLine(gsi, level) }),
   });
   const trace = data.trace ? (line: string) => writeSync(2, `${line}\n`) : undefined;
   let unclaimedSeen = 0;

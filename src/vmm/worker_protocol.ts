@@ -23,6 +23,8 @@ export interface VcpuWorkerData {
   tidCell: Int32Array;
   consoleRing: SharedArrayBuffer;
   devices: DeviceConfig;
+  /** The VM, for raising interrupt lines; absent without the in-kernel irqchip. */
+  vmFd: number | undefined;
   trace: boolean;
 }
 
