@@ -12,9 +12,11 @@ import {
   defaultLoadAddress,
   type FlatImage,
   type KernelImage,
+  type Machine,
   type MachineConfig,
 } from "../vmm/machine.js";
 import { parseNumber, parseRegAssignment, parseSize } from "./parse.js";
+import { stdinConsole } from "./terminal.js";
 
 const USAGE = `usage: tsvmm                             run the built-in demo guest (prints 4)
        tsvmm run [options] FILE          run a flat binary, or a .S file assembled with GNU as
@@ -159,7 +161,17 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const machine = createMachine(inv.config);
+  let machine: ReturnType<typeof createMachine> | undefined;
+  const input = stdinConsole(() => machine?.stop());
+  try {
+    machine = createMachine({ ...inv.config, consoleInput: input.stream });
+    return await runToEnd(machine, inv);
+  } finally {
+    input.restore();
+  }
+}
+
+async function runToEnd(machine: Machine, inv: Invocation): Promise<number> {
   let timedOut = false;
   const timer =
     inv.timeoutMs === undefined

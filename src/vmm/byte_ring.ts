@@ -25,22 +25,24 @@ export class ByteRing {
     return new ByteRing(new SharedArrayBuffer(HEADER_BYTES + capacity));
   }
 
-  /** Producer: appends bytes, waiting for room while the ring is full. */
+  /** Producer: appends as many bytes as fit without waiting; returns how many. */
+  tryPush(bytes: Uint8Array): number {
+    const w = Atomics.load(this.index, WRITE);
+    const r = Atomics.load(this.index, READ);
+    const n = Math.min(this.capacity - ((w - r) | 0), bytes.length);
+    if (n === 0) return 0;
+    for (let i = 0; i < n; i++) this.data[(w + i) & this.mask] = bytes[i] as number;
+    Atomics.store(this.index, WRITE, (w + n) | 0);
+    Atomics.notify(this.index, WRITE);
+    return n;
+  }
+
+  /** Producer: appends bytes, waiting for room while the ring is full (not on the main thread). */
   push(bytes: Uint8Array): void {
-    let done = 0;
+    let done = this.tryPush(bytes);
     while (done < bytes.length) {
-      const w = Atomics.load(this.index, WRITE);
-      const r = Atomics.load(this.index, READ);
-      const free = this.capacity - ((w - r) | 0);
-      if (free === 0) {
-        Atomics.wait(this.index, READ, r, 100);
-        continue;
-      }
-      const n = Math.min(free, bytes.length - done);
-      for (let i = 0; i < n; i++) this.data[(w + i) & this.mask] = bytes[done + i] as number;
-      done += n;
-      Atomics.store(this.index, WRITE, (w + n) | 0);
-      Atomics.notify(this.index, WRITE);
+      Atomics.wait(this.index, READ, Atomics.load(this.index, READ), 100);
+      done += this.tryPush(bytes.subarray(done));
     }
   }
 
@@ -48,16 +50,25 @@ export class ByteRing {
     this.push(Uint8Array.of(byte));
   }
 
-  /** Consumer: takes whatever is buffered (possibly nothing). */
-  drain(): Uint8Array {
-    const w = Atomics.load(this.index, WRITE);
+  /** Bytes buffered for the consumer. */
+  get available(): number {
+    return (Atomics.load(this.index, WRITE) - Atomics.load(this.index, READ)) | 0;
+  }
+
+  /** Consumer: takes up to `max` buffered bytes (possibly none). */
+  take(max: number): Uint8Array {
     const r = Atomics.load(this.index, READ);
-    const n = (w - r) | 0;
+    const n = Math.min(this.available, max);
     const out = new Uint8Array(n);
     for (let i = 0; i < n; i++) out[i] = this.data[(r + i) & this.mask] as number;
-    Atomics.store(this.index, READ, w);
+    Atomics.store(this.index, READ, (r + n) | 0);
     Atomics.notify(this.index, READ);
     return out;
+  }
+
+  /** Consumer: takes everything buffered. */
+  drain(): Uint8Array {
+    return this.take(this.capacity);
   }
 
   /** Wakes a consumer blocked in waitForData (e.g. when the producer is gone). */

@@ -23,11 +23,21 @@ export interface DeviceConfig {
   /** Bytes of guest RAM and vCPUs, as fw_cfg reports them. */
   ramSize: number;
   cpus: number;
+  /** The in-kernel irqchip owns the PIC ports; without it, stand-ins answer them. */
+  irqchip: boolean;
+}
+
+/** Where console input waits until the UART has room for it. */
+export interface InputSource {
+  readonly available: number;
+  take(max: number): Uint8Array;
 }
 
 export interface DeviceContext {
   /** Bytes the guest sends to the console. */
   consoleOutput: (byte: number) => void;
+  /** Bytes for the guest's console. */
+  consoleInput?: InputSource;
   /** A device ends the VM with a status (isa-debug-exit). */
   requestExit: (code: number) => void;
   /** Sets an ISA interrupt line (a GSI); absent without an interrupt controller. */
@@ -37,16 +47,36 @@ export interface DeviceContext {
 /** ISA interrupt lines. */
 export const COM1_IRQ = 4;
 
-export function buildBus(config: DeviceConfig, ctx: DeviceContext): IoBus {
+export interface Devices {
+  bus: IoBus;
+  /** Moves waiting console input into the UART (which may raise its interrupt). */
+  pollInput(): void;
+}
+
+export function buildDevices(config: DeviceConfig, ctx: DeviceContext): Devices {
   const bus = new IoBus();
-  const { setIrq } = ctx;
+  const { setIrq, consoleInput } = ctx;
   const com1Irq = setIrq && ((level: boolean) => setIrq(COM1_IRQ, level));
-  bus.registerPio(COM1_PORT, UART_REGISTER_COUNT, new Uart16550(ctx.consoleOutput, com1Irq), "com1");
+  const com1 = new Uart16550(ctx.consoleOutput, com1Irq);
+  const pollInput = () => {
+    if (consoleInput && consoleInput.available > 0 && com1.rxSpace > 0) com1.receive(consoleInput.take(com1.rxSpace));
+  };
+  // Top the receive FIFO up before each access, so a guest polling LSR sees input as it arrives.
+  const com1Port = {
+    read: (offset: number, data: Uint8Array) => {
+      pollInput();
+      com1.read(offset, data);
+    },
+    write: (offset: number, data: Uint8Array) => com1.write(offset, data),
+  };
+  bus.registerPio(COM1_PORT, UART_REGISTER_COUNT, com1Port, "com1");
   bus.registerPio(DEBUG_EXIT_PORT, DEBUG_EXIT_SIZE, new DebugExit(ctx.requestExit), "isa-debug-exit");
   const fwCfg = new FwCfg({ ramSize: config.ramSize, nbCpus: config.cpus, maxCpus: config.cpus });
   bus.registerPio(FW_CFG_PORT, FW_CFG_PORT_COUNT, fwCfg, "fw_cfg");
   bus.registerPio(POST_CODE_PORT, 1, new PostCode(), "post-code");
-  bus.registerPio(PIC_MASTER_PORT, PIC_PORT_COUNT, new I8259Mask(), "pic-master");
-  bus.registerPio(PIC_SLAVE_PORT, PIC_PORT_COUNT, new I8259Mask(), "pic-slave");
-  return bus;
+  if (!config.irqchip) {
+    bus.registerPio(PIC_MASTER_PORT, PIC_PORT_COUNT, new I8259Mask(), "pic-master");
+    bus.registerPio(PIC_SLAVE_PORT, PIC_PORT_COUNT, new I8259Mask(), "pic-slave");
+  }
+  return { bus, pollInput };
 }

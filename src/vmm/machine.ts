@@ -27,8 +27,10 @@ import { loadKernel } from "../loader/kernel.js";
 import type { MultibootModule } from "../loader/multiboot.js";
 import { GuestMemory } from "../memory/guest_memory.js";
 import { ByteRing } from "./byte_ring.js";
+import { InputPump } from "./input_pump.js";
 import { describeStop, type StopDescription } from "./stop_report.js";
-import { StopFlag, type StopReason } from "./vcpu_loop.js";
+import { VcpuControl, VcpuState } from "./vcpu_control.js";
+import type { StopReason } from "./vcpu_loop.js";
 import type { RunStats, VcpuWorkerData, WorkerMessage } from "./worker_protocol.js";
 
 /** A flat binary entered in a chosen CPU mode. */
@@ -78,6 +80,8 @@ export interface MachineConfig {
   regs?: Partial<Regs>;
   /** Receives the guest's console output (default: written to stdout). */
   console?: (bytes: Uint8Array) => void;
+  /** Console input for the guest (COM1), read while the machine runs. */
+  consoleInput?: NodeJS.ReadableStream;
   /** Print every guest I/O access to stderr. */
   trace?: boolean;
   /**
@@ -98,13 +102,19 @@ export interface RunResult {
 
 /** SIGUSR2 kicks a vCPU thread out of KVM_RUN (SIGUSR1 belongs to Node's inspector). */
 const KICK_SIGNAL = 12;
+/** How often a vCPU is asked whether it halted for good (only with the irqchip, where HLT stays in KVM). */
+const HALT_PROBE_MS = 200;
 const noop = () => {};
 
+/** created -> running <-> paused -> stopped (run() resolved) -> closed. */
+export type MachineState = "created" | "running" | "paused" | "stopped" | "closed";
+
 export class Machine {
-  private readonly stopFlag = new StopFlag();
-  private readonly tidCell = new Int32Array(new SharedArrayBuffer(4));
+  private readonly control = new VcpuControl();
+  private readonly consoleIn = ByteRing.create(4096);
+  private readonly input = new InputPump(this.consoleIn, () => this.kick());
   private running: Promise<RunResult> | undefined;
-  private closed = false;
+  private lifecycle: MachineState = "created";
   /** Filled in by create(): what was loaded where. */
   boot!: BootInfo;
 
@@ -187,23 +197,32 @@ export class Machine {
     this.boot = boot;
   }
 
+  get state(): MachineState {
+    return this.lifecycle;
+  }
+
   /** Runs the guest on a worker thread until it stops; resolves with why. */
   run(): Promise<RunResult> {
-    if (this.closed) throw new Error("machine is closed");
-    this.running ??= this.runWorker();
+    if (this.lifecycle === "closed") throw new Error("machine is closed");
+    if (!this.running) {
+      this.lifecycle = "running";
+      this.running = this.runWorker().finally(() => {
+        if (this.lifecycle !== "closed") this.lifecycle = "stopped";
+      });
+    }
     return this.running;
   }
 
   private async runWorker(): Promise<RunResult> {
     process.on("SIGUSR2", noop);
-    const ring = ByteRing.create();
+    const consoleOut = ByteRing.create();
     const data: VcpuWorkerData = {
       vcpu: this.vcpu.handle,
       memory: this.memory.handles,
-      stopCell: this.stopFlag.cell,
-      tidCell: this.tidCell,
-      consoleRing: ring.buffer,
-      devices: { ramSize: this.memory.size, cpus: 1 },
+      control: this.control.cells,
+      consoleOut: consoleOut.buffer,
+      consoleIn: this.consoleIn.buffer,
+      devices: { ramSize: this.memory.size, cpus: 1, irqchip: this.config.irqchip ?? false },
       vmFd: this.config.irqchip ? this.vm.fd : undefined,
       trace: this.config.trace ?? false,
     };
@@ -216,17 +235,25 @@ export class Machine {
       worker.once("exit", (code) => reject(new Error(`vCPU worker exited (${code}) without a result`)));
     }).finally(() => {
       finished = true;
-      ring.wake();
+      consoleOut.wake();
     });
     const pump = (async () => {
       while (!finished) {
-        await ring.waitForData(50);
-        const bytes = ring.drain();
+        await consoleOut.waitForData(50);
+        const bytes = consoleOut.drain();
         if (bytes.length > 0) sink(bytes);
       }
-      const rest = ring.drain();
+      const rest = consoleOut.drain();
       if (rest.length > 0) sink(rest);
     })();
+    const probe = this.config.irqchip
+      ? setInterval(() => {
+          if (this.lifecycle !== "running") return;
+          this.control.requestProbe();
+          this.kick();
+        }, HALT_PROBE_MS)
+      : undefined;
+    if (this.config.consoleInput) this.input.attach(this.config.consoleInput);
     try {
       const m = await message;
       await pump;
@@ -235,33 +262,62 @@ export class Machine {
       return { reason: m.reason, status: description.status, description, stats: m.stats };
     } finally {
       finished = true;
+      clearInterval(probe);
+      this.input.detach();
       process.off("SIGUSR2", noop);
       await worker.terminate();
     }
   }
 
+  /** Kicks the vCPU thread out of KVM_RUN so that it looks at its requests. */
+  private kick(): void {
+    this.vcpu.run.immediateExit = true;
+    const tid = this.control.tid;
+    if (tid === 0 || this.control.state === VcpuState.EXITED) return;
+    try {
+      tgkill(getpid(), tid, KICK_SIGNAL);
+    } catch {
+      // The thread has just exited: nothing to kick.
+    }
+  }
+
+  /** Bytes for the guest's console (COM1), as if typed. */
+  sendInput(bytes: Uint8Array | string): void {
+    this.input.send(typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes);
+  }
+
+  /** Stops the vCPU between two instructions; resolves once it is parked. */
+  async pause(): Promise<void> {
+    if (this.lifecycle !== "running") throw new Error(`cannot pause a machine that is ${this.lifecycle}`);
+    this.lifecycle = "paused";
+    this.control.pauseRequested = true;
+    this.kick();
+    while (this.control.state === VcpuState.RUNNING || this.control.state === VcpuState.STARTING) {
+      await this.control.waitWhileState(this.control.state, 50);
+    }
+  }
+
+  resume(): void {
+    if (this.lifecycle !== "paused") throw new Error(`cannot resume a machine that is ${this.lifecycle}`);
+    this.lifecycle = "running";
+    this.control.pauseRequested = false;
+  }
+
   /** Asks the vCPU to stop; run() then resolves with reason "stopped". Safe to call at any time. */
   stop(): void {
-    this.stopFlag.request();
-    this.vcpu.run.immediateExit = true;
-    const tid = Atomics.load(this.tidCell, 0);
-    if (tid !== 0 && this.running) {
-      try {
-        tgkill(getpid(), tid, KICK_SIGNAL);
-      } catch {
-        // The thread has already exited: nothing to kick.
-      }
-    }
+    this.control.stop.request();
+    this.control.pauseRequested = false;
+    this.kick();
   }
 
   /** Stops the guest if it runs, then releases the vCPU, the VM, guest memory and /dev/kvm. */
   async close(): Promise<void> {
-    if (this.closed) return;
+    if (this.lifecycle === "closed") return;
     if (this.running) {
       this.stop();
       await this.running.catch(noop);
     }
-    this.closed = true;
+    this.lifecycle = "closed";
     this.vm.close();
     this.memory.close();
     this.kvm.close();

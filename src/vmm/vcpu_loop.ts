@@ -40,6 +40,8 @@ export interface LoopOptions {
   pendingExit?: { code: number | undefined };
   /** Whether a DEBUG exit ends the loop (single-step callers) or is reported to `onDebug`. */
   onDebug?: (pc: bigint) => "continue" | "stop";
+  /** Called when a signal kicked the vCPU out of KVM_RUN: the host wants something done between runs. */
+  onKick?: () => StopReason | undefined;
   /** Counts completed KVM_RUN calls. */
   stats?: { exits: number };
 }
@@ -53,6 +55,8 @@ export function runVcpu(vcpu: Vcpu, bus: IoBus, opts: LoopOptions): StopReason {
     if (!vcpu.runOnce()) {
       // Kicked by a signal: immediate_exit was set to get us here; clear it before running again.
       run.immediateExit = false;
+      const reason = opts.onKick?.();
+      if (reason) return reason;
       continue;
     }
     stats.exits++;

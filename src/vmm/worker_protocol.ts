@@ -17,11 +17,11 @@ export interface RunStats {
 export interface VcpuWorkerData {
   vcpu: VcpuHandle;
   memory: RegionHandle[];
-  /** StopFlag cell, shared. */
-  stopCell: Int32Array;
-  /** The worker publishes its thread id here so that the main thread can signal it. */
-  tidCell: Int32Array;
-  consoleRing: SharedArrayBuffer;
+  /** VcpuControl cells, shared. */
+  control: Int32Array;
+  /** Rings of console bytes: from the guest, and to it. */
+  consoleOut: SharedArrayBuffer;
+  consoleIn: SharedArrayBuffer;
   devices: DeviceConfig;
   /** The VM, for raising interrupt lines; absent without the in-kernel irqchip. */
   vmFd: number | undefined;

@@ -1,0 +1,139 @@
+// Interrupt-driven serial input, the halt probe, and pause/resume/stop of a running vCPU.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createMachine } from "../src/vmm/machine.js";
+import { assembleFlat, ROOT } from "./helpers/assemble.js";
+import { needsKvm } from "./helpers/kvm.js";
+import { CLI, runMachine } from "./helpers/run.js";
+
+const flat = (file: string) => ({
+  kind: "flat" as const,
+  name: file,
+  data: assembleFlat({ file }),
+  mode: "real" as const,
+});
+const dir = mkdtempSync(join(tmpdir(), "tsvmm-console-"));
+
+test("input sent to the machine arrives through received-data interrupts and is echoed", async (t) => {
+  if (!needsKvm(t)) return;
+  let output = "";
+  const m = createMachine({
+    image: flat("serial_echo.S"),
+    irqchip: true,
+    console: (b) => {
+      output += Buffer.from(b).toString("latin1");
+    },
+  });
+  try {
+    const running = m.run();
+    while (!output.includes("ready\n")) await sleep(10);
+    m.sendInput("hello, ");
+    await sleep(50);
+    m.sendInput("world q");
+    const r = await running;
+    assert.deepEqual(r.reason, { kind: "exit", code: 0x2a });
+    assert.equal(output, "ready\nhello, world q");
+  } finally {
+    await m.close();
+  }
+});
+
+test("piped stdin reaches the guest through the CLI", (t) => {
+  if (!needsKvm(t)) return;
+  const file = join(dir, "echo.bin");
+  writeFileSync(file, assembleFlat({ file: "serial_echo.S" }));
+  const r = spawnSync(process.execPath, [CLI, "run", "--irqchip", file], {
+    input: "piped bytes, then q",
+    encoding: "latin1",
+    timeout: 30_000,
+    killSignal: "SIGKILL",
+  });
+  assert.equal(r.stdout, "ready\npiped bytes, then q");
+  assert.equal(r.status, (0x2a << 1) | 1, r.stderr);
+});
+
+test("with the irqchip, a guest halted with interrupts off ends the run as a halt", async (t) => {
+  if (!needsKvm(t)) return;
+  const r = await runMachine({ image: flat("cli_hlt.S"), irqchip: true });
+  assert.equal(r.output, "bye");
+  assert.equal(r.reason.kind, "halt");
+  assert.equal(r.status, 0);
+});
+
+test("pause stops a spinning vCPU, resume lets it go on, stop ends it; nothing leaks", async (t) => {
+  if (!needsKvm(t)) return;
+  const fds = () => readdirSync("/proc/self/fd").length;
+  const fdsBefore = fds();
+  const m = createMachine({ image: flat("count_forever.S"), console: () => {} });
+  const counter = () => m.memory.readU32(0x2000);
+  const running = m.run();
+  try {
+    while (counter() === 0) await sleep(5);
+    await m.pause();
+    assert.equal(m.state, "paused");
+    const paused = counter();
+    await sleep(150);
+    assert.equal(counter(), paused, "no progress while paused");
+    m.resume();
+    assert.equal(m.state, "running");
+    await sleep(150);
+    assert.ok(counter() > paused, "progress after resume");
+    m.stop();
+    const r = await running;
+    assert.equal(r.reason.kind, "stopped");
+    assert.equal(m.state, "stopped");
+  } finally {
+    await m.close();
+  }
+  assert.equal(m.state, "closed");
+  assert.equal(fds(), fdsBefore);
+});
+
+/** Runs the CLI on a pseudo-terminal (test/helpers/pty_run.py), typing each step's input once its text shows. */
+function onTerminal(steps: [waitFor: string, input: string][], args: string[]) {
+  const script = join(ROOT, "test", "helpers", "pty_run.py");
+  const stepArgs = steps.flatMap(([w, i]) => [w, i === "SIGTERM" ? i : Buffer.from(i, "latin1").toString("hex")]);
+  const r = spawnSync("python3", [script, ...stepArgs, "--", process.execPath, CLI, ...args], {
+    encoding: "utf8",
+    timeout: 40_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as { output: string; status: number; rawWhileRunning: boolean; restored: boolean };
+}
+
+test("on a terminal: raw input reaches the guest, Ctrl-A x quits, the terminal is restored", (t) => {
+  if (!needsKvm(t)) return;
+  const file = join(dir, "echo-tty.bin");
+  writeFileSync(file, assembleFlat({ file: "serial_echo.S" }));
+  const quit = onTerminal(
+    [
+      ["ready", "hi"],
+      ["hi", "\x01x"],
+    ],
+    ["run", "--irqchip", file],
+  );
+  assert.equal(quit.output, "ready\r\nhi");
+  assert.equal(quit.status, 0);
+  assert.ok(quit.rawWhileRunning, "raw mode while the guest runs");
+  assert.ok(quit.restored, "terminal modes restored");
+
+  const escaped = onTerminal(
+    [
+      ["ready", "a"],
+      ["a", "\x01\x01q"],
+    ],
+    ["run", "--irqchip", file],
+  );
+  assert.equal(escaped.output, "ready\r\na\x01q", "Ctrl-A Ctrl-A sends one Ctrl-A");
+  assert.equal(escaped.status, (0x2a << 1) | 1);
+  assert.ok(escaped.restored);
+
+  const terminated = onTerminal([["ready", "SIGTERM"]], ["run", "--irqchip", file]);
+  assert.equal(terminated.status, 0);
+  assert.ok(terminated.restored, "terminal restored after SIGTERM");
+});
