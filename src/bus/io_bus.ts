@@ -9,6 +9,12 @@ export interface BusDevice {
 
 export type AddressSpace = "pio" | "mmio";
 
+/** What the run loop dispatches guest accesses to: the bus itself, or a proxy to it in another thread. */
+export interface Bus {
+  read(space: AddressSpace, addr: number, data: Uint8Array): void;
+  write(space: AddressSpace, addr: number, data: Uint8Array): void;
+}
+
 export interface Range {
   base: number;
   size: number;
@@ -26,7 +32,7 @@ export interface UnclaimedAccess {
 
 const PORT_SPACE = 0x10000;
 
-export class IoBus {
+export class IoBus implements Bus {
   // Port I/O: one slot per port, so dispatch is a single array lookup.
   private readonly ports: (Range | undefined)[] = new Array(PORT_SPACE);
   private readonly mmio: Range[] = [];

@@ -1,6 +1,7 @@
 // `--kernel FILE`, as QEMU's -kernel: the image kind is detected from the file itself (a Multiboot header
 // in the first 8 KiB, else the ELF magic), loaded, and given the entry state its kind specifies.
 import { reservedFor } from "../arch/x86/boot.js";
+import type { ReservedRange } from "../arch/x86/layout.js";
 import type { EntryMode } from "../arch/x86/regs.js";
 import { UserError } from "../errors.js";
 import type { Regs } from "../kvm/structs.js";
@@ -13,6 +14,8 @@ export interface KernelOptions {
   cmdline?: string;
   /** Multiboot modules; `--initrd` is the first. */
   modules?: MultibootModule[];
+  /** Guest memory the VMM writes itself, besides what the entry mode needs. */
+  reserved?: readonly ReservedRange[];
 }
 
 export interface KernelBoot extends LoadedImage {
@@ -31,7 +34,7 @@ export function loadKernel(memory: GuestMemory, name: string, data: Uint8Array, 
     const mb = loadMultiboot(memory, name, data, header, {
       cmdline: options.cmdline ? `${name} ${options.cmdline}` : name,
       modules: options.modules ?? [],
-      reserved: reservedFor(mode),
+      reserved: [...reservedFor(mode), ...(options.reserved ?? [])],
     });
     const regs = { rax: BigInt(MULTIBOOT_BOOTLOADER_MAGIC), rbx: BigInt(mb.infoAddr) };
     return { ...mb, kind: "multiboot", mode, regs };
@@ -41,7 +44,7 @@ export function loadKernel(memory: GuestMemory, name: string, data: Uint8Array, 
     // The mode follows the class: ELF32 enters in protected mode, ELF64 in long mode.
     const elf = parseElf(name, data);
     const mode = elf.bits === 64 ? "long" : "protected";
-    const image = loadElf(memory, name, data, elf, reservedFor(mode));
+    const image = loadElf(memory, name, data, elf, [...reservedFor(mode), ...(options.reserved ?? [])]);
     return { ...image, kind: elf.bits === 64 ? "elf64" : "elf32", mode, regs: {} };
   }
   throw new UserError(`${name}: not a kernel image tsvmm knows (no Multiboot header, not ELF)`);

@@ -1,12 +1,16 @@
 // The devices of a machine, built from a plain (structured-cloneable) description so that the thread
 // running a vCPU can build its own. Device models stay unaware of ports and threads: this file wires them.
 // The set is QEMU's test machine: COM1, isa-debug-exit, fw_cfg, POST codes and the PICs' mask registers.
-import { IoBus } from "../bus/io_bus.js";
+import { type BusDevice, IoBus } from "../bus/io_bus.js";
+import { CmosRtc } from "../devices/legacy/cmos_rtc.js";
 import { DebugExit } from "../devices/legacy/debug_exit.js";
 import { FwCfg } from "../devices/legacy/fw_cfg.js";
+import { I8042 } from "../devices/legacy/i8042.js";
 import { I8259Mask } from "../devices/legacy/i8259_mask.js";
 import { PostCode } from "../devices/legacy/post_code.js";
+import { ResetControlRegister, SystemControlPortA } from "../devices/legacy/reset_control.js";
 import { UART_REGISTER_COUNT, Uart16550 } from "../devices/legacy/uart16550.js";
+import type { StopReason } from "./vcpu_loop.js";
 
 // Legacy PC port assignments.
 export const COM1_PORT = 0x3f8;
@@ -15,6 +19,12 @@ export const DEBUG_EXIT_SIZE = 4;
 export const FW_CFG_PORT = 0x510;
 const FW_CFG_PORT_COUNT = 2; // selector, data
 export const POST_CODE_PORT = 0x80;
+export const RTC_PORT = 0x70;
+const RTC_PORT_COUNT = 2; // index, data
+export const I8042_DATA_PORT = 0x60;
+export const I8042_COMMAND_PORT = 0x64;
+export const SYSTEM_CONTROL_PORT_A = 0x92;
+export const RESET_CONTROL_PORT = 0xcf9;
 export const PIC_MASTER_PORT = 0x20;
 export const PIC_SLAVE_PORT = 0xa0;
 const PIC_PORT_COUNT = 2;
@@ -38,14 +48,22 @@ export interface DeviceContext {
   consoleOutput: (byte: number) => void;
   /** Bytes for the guest's console. */
   consoleInput?: InputSource;
-  /** A device ends the VM with a status (isa-debug-exit). */
-  requestExit: (code: number) => void;
+  /** A device ends the run: isa-debug-exit with a status, or a reset. */
+  requestStop: (reason: StopReason) => void;
   /** Sets an ISA interrupt line (a GSI); absent without an interrupt controller. */
   setIrq?: (gsi: number, level: boolean) => void;
 }
 
 /** ISA interrupt lines. */
 export const COM1_IRQ = 4;
+
+/** A device registered at one port of a range it models as a whole: its accesses arrive at `offset`. */
+function atOffset(device: BusDevice, offset: number): BusDevice {
+  return {
+    read: (o, data) => device.read(o + offset, data),
+    write: (o, data) => device.write(o + offset, data),
+  };
+}
 
 export interface Devices {
   bus: IoBus;
@@ -70,7 +88,16 @@ export function buildDevices(config: DeviceConfig, ctx: DeviceContext): Devices 
     write: (offset: number, data: Uint8Array) => com1.write(offset, data),
   };
   bus.registerPio(COM1_PORT, UART_REGISTER_COUNT, com1Port, "com1");
-  bus.registerPio(DEBUG_EXIT_PORT, DEBUG_EXIT_SIZE, new DebugExit(ctx.requestExit), "isa-debug-exit");
+  const requestExit = (code: number) => ctx.requestStop({ kind: "exit", code });
+  const reset = () => ctx.requestStop({ kind: "reset" });
+  bus.registerPio(DEBUG_EXIT_PORT, DEBUG_EXIT_SIZE, new DebugExit(requestExit), "isa-debug-exit");
+  bus.registerPio(RTC_PORT, RTC_PORT_COUNT, new CmosRtc({ ramSize: config.ramSize }), "cmos-rtc");
+  // The i8042's data and command ports straddle port 0x61 (the PIT's speaker gate, in KVM).
+  const i8042 = new I8042(reset, setIrq && ((line, level) => setIrq(line, level)));
+  bus.registerPio(I8042_DATA_PORT, 1, i8042, "i8042-data");
+  bus.registerPio(I8042_COMMAND_PORT, 1, atOffset(i8042, I8042_COMMAND_PORT - I8042_DATA_PORT), "i8042-command");
+  bus.registerPio(SYSTEM_CONTROL_PORT_A, 1, new SystemControlPortA(reset), "port-92");
+  bus.registerPio(RESET_CONTROL_PORT, 1, new ResetControlRegister(reset), "reset-control");
   const fwCfg = new FwCfg({ ramSize: config.ramSize, nbCpus: config.cpus, maxCpus: config.cpus });
   bus.registerPio(FW_CFG_PORT, FW_CFG_PORT_COUNT, fwCfg, "fw_cfg");
   bus.registerPio(POST_CODE_PORT, 1, new PostCode(), "post-code");

@@ -1,24 +1,28 @@
-// A Machine: guest memory, one vCPU on its own worker thread, and the devices, assembled from a config.
+// A Machine: guest memory, vCPUs (each on its own worker thread) and devices, assembled from a config.
 // Lifecycle: create (VM built, image loaded) -> run (resolves when the guest stops) -> close.
-import { Worker } from "node:worker_threads";
+import { writeAcpiTables } from "../arch/x86/acpi.js";
 import { enterMode, reservedFor } from "../arch/x86/boot.js";
 import { CR0_PG } from "../arch/x86/cpu_mode.js";
+import { buildCpuid, type CpuModel } from "../arch/x86/cpuid.js";
 import { setupLapicLints } from "../arch/x86/lapic.js";
 import {
   DEFAULT_HIGH_LOAD_ADDR,
   DEFAULT_LOAD_ADDR,
   DEFAULT_MEMORY_SIZE,
+  FIRMWARE_TABLE_RANGES,
   KVM_IDENTITY_MAP_ADDR,
   KVM_TSS_ADDR,
   MAX_MEMORY_SIZE,
   MIN_MEMORY_SIZE,
   REAL_MODE_ADDRESS_LIMIT,
+  type ReservedRange,
 } from "../arch/x86/layout.js";
+import { writeMpTable } from "../arch/x86/mptable.js";
+import { bootMsrs } from "../arch/x86/msrs.js";
 import type { EntryMode } from "../arch/x86/regs.js";
 import { UserError } from "../errors.js";
 import { SEED_CODE, SEED_REGS } from "../guests/seed.js";
-import type { Regs } from "../kvm/structs.js";
-import { getpid, tgkill } from "../kvm/sys.js";
+import { MpState, type Regs } from "../kvm/structs.js";
 import { Kvm } from "../kvm/system.js";
 import type { Vcpu } from "../kvm/vcpu.js";
 import type { Vm } from "../kvm/vm.js";
@@ -29,9 +33,9 @@ import { GuestMemory } from "../memory/guest_memory.js";
 import { ByteRing } from "./byte_ring.js";
 import { InputPump } from "./input_pump.js";
 import { describeStop, type StopDescription } from "./stop_report.js";
-import { VcpuControl, VcpuState } from "./vcpu_control.js";
 import type { StopReason } from "./vcpu_loop.js";
-import type { RunStats, VcpuWorkerData, WorkerMessage } from "./worker_protocol.js";
+import { VcpuThreads } from "./vcpu_threads.js";
+import type { RunStats } from "./worker_protocol.js";
 
 /** A flat binary entered in a chosen CPU mode. */
 export interface FlatImage {
@@ -87,9 +91,17 @@ export interface MachineConfig {
   /**
    * In-kernel interrupt controllers (PIC, IOAPIC, local APIC) and PIT. Default: on for kernels, off for flat
    * binaries, whose HLT then ends the run (with the irqchip a halted vCPU waits for an interrupt instead).
+   * Several vCPUs need it.
    */
   irqchip?: boolean;
+  /** vCPUs (default 1). The first boots; the others wait for INIT-SIPI-SIPI. */
+  cpus?: number;
+  /** The CPU the guest sees through CPUID (default: what the host's KVM supports). */
+  cpuModel?: CpuModel;
 }
+
+/** The most vCPUs a machine may have (the MP table's room in the EBDA bounds it). */
+export const MAX_CPUS = 32;
 
 export interface RunResult {
   reason: StopReason;
@@ -100,9 +112,7 @@ export interface RunResult {
   stats: RunStats;
 }
 
-/** SIGUSR2 kicks a vCPU thread out of KVM_RUN (SIGUSR1 belongs to Node's inspector). */
-const KICK_SIGNAL = 12;
-/** How often a vCPU is asked whether it halted for good (only with the irqchip, where HLT stays in KVM). */
+/** How often a vCPU is asked whether it halted for good (one vCPU with the irqchip, where HLT stays in KVM). */
 const HALT_PROBE_MS = 200;
 const noop = () => {};
 
@@ -110,31 +120,42 @@ const noop = () => {};
 export type MachineState = "created" | "running" | "paused" | "stopped" | "closed";
 
 export class Machine {
-  private readonly control = new VcpuControl();
   private readonly consoleIn = ByteRing.create(4096);
-  private readonly input = new InputPump(this.consoleIn, () => this.kick());
+  private readonly input = new InputPump(this.consoleIn, () => this.threads?.inputArrived());
+  private threads: VcpuThreads | undefined;
   private running: Promise<RunResult> | undefined;
   private lifecycle: MachineState = "created";
+  private stopRequested = false;
   /** Filled in by create(): what was loaded where. */
   boot!: BootInfo;
 
   private constructor(
-    readonly config: MachineConfig,
+    readonly config: MachineConfig & { irqchip: boolean; cpus: number },
     private readonly kvm: Kvm,
     private readonly vm: Vm,
     readonly memory: GuestMemory,
-    readonly vcpu: Vcpu,
+    readonly vcpus: readonly Vcpu[],
   ) {}
+
+  /** The boot vCPU. */
+  get vcpu(): Vcpu {
+    return this.vcpus[0] as Vcpu;
+  }
 
   static create(config: MachineConfig = {}): Machine {
     const memorySize = config.memorySize ?? DEFAULT_MEMORY_SIZE;
     validateMemorySize(memorySize);
+    const cpus = config.cpus ?? 1;
+    if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS) {
+      throw new UserError(`--cpus ${cpus} is invalid: it must be between 1 and ${MAX_CPUS}`);
+    }
+    const irqchip = config.irqchip ?? (config.image?.kind === "kernel" || cpus > 1);
+    if (cpus > 1 && !irqchip) throw new UserError("several vCPUs need the in-kernel irqchip");
     const kvm = Kvm.open(config.kvmPath);
     let vm: Vm | undefined;
     let memory: GuestMemory | undefined;
     try {
       vm = kvm.createVm();
-      const irqchip = config.irqchip ?? config.image?.kind === "kernel";
       if (irqchip) createInterruptControllers(vm);
       memory = GuestMemory.create([{ gpa: 0, size: memorySize }]);
       memory.regions.forEach((r, slot) => {
@@ -146,9 +167,19 @@ export class Machine {
           userspaceAddr: r.hostAddr,
         });
       });
-      const vcpu = vm.createVcpu(0);
-      if (irqchip) setupLapicLints(vcpu);
-      const machine = new Machine({ ...config, irqchip }, kvm, vm, memory, vcpu);
+      const supported = kvm.supportedCpuid();
+      const model = config.cpuModel ?? { base: "host", overrides: [] };
+      const vcpus: Vcpu[] = [];
+      for (let id = 0; id < cpus; id++) {
+        const vcpu = vm.createVcpu(id);
+        vcpus.push(vcpu);
+        vcpu.setCpuid(buildCpuid(supported, { id, count: cpus }, model));
+        vcpu.setMsrs(bootMsrs());
+        if (irqchip) setupLapicLints(vcpu);
+        // Application processors sleep until the boot CPU sends them INIT and SIPI through its local APIC.
+        if (irqchip && id > 0) vcpu.setMpState(MpState.UNINITIALIZED);
+      }
+      const machine = new Machine({ ...config, irqchip, cpus }, kvm, vm, memory, vcpus);
       machine.load();
       return machine;
     } catch (e) {
@@ -165,13 +196,10 @@ export class Machine {
     let imageRegs: Partial<Regs> = {};
     if (image.kind === "flat") {
       const mode = image.mode ?? "real";
-      const loaded = loadFlat(
-        this.memory,
-        image.name,
-        image.data,
-        image.loadAddr ?? defaultLoadAddress(mode),
-        reservedFor(mode),
-      );
+      const loaded = loadFlat(this.memory, image.name, image.data, image.loadAddr ?? defaultLoadAddress(mode), [
+        ...reservedFor(mode),
+        ...this.firmwareRanges(),
+      ]);
       const entry = image.entry ?? loaded.entry;
       if (mode === "real" && entry >= REAL_MODE_ADDRESS_LIMIT) {
         throw new UserError(`entry point 0x${entry.toString(16)} is beyond what real mode can reach`);
@@ -182,9 +210,15 @@ export class Machine {
       const k = loadKernel(this.memory, image.name, image.data, {
         cmdline: image.cmdline ?? "",
         modules: image.modules ?? [],
+        reserved: this.firmwareRanges(),
       });
       boot = { format: k.kind, mode: k.mode, entry: k.entry, segments: k.segments };
       imageRegs = k.regs;
+    }
+    if (this.config.irqchip) {
+      // How a guest finds its CPUs, the IOAPIC and the ISA interrupt routing without a BIOS.
+      writeMpTable(this.memory, this.config.cpus);
+      writeAcpiTables(this.memory, this.config.cpus);
     }
     const { sregs, regs } = enterMode(boot.mode, this.memory, this.vcpu.getSregs(), boot.entry);
     Object.assign(regs, imageRegs, this.config.regs);
@@ -197,87 +231,53 @@ export class Machine {
     this.boot = boot;
   }
 
+  /** The MP table and ACPI tables, written with the irqchip: images must leave them alone. */
+  private firmwareRanges(): ReservedRange[] {
+    return this.config.irqchip ? FIRMWARE_TABLE_RANGES : [];
+  }
+
   get state(): MachineState {
     return this.lifecycle;
   }
 
-  /** Runs the guest on a worker thread until it stops; resolves with why. */
+  /** Runs the guest until it stops; resolves with why. */
   run(): Promise<RunResult> {
     if (this.lifecycle === "closed") throw new Error("machine is closed");
     if (!this.running) {
       this.lifecycle = "running";
-      this.running = this.runWorker().finally(() => {
+      this.running = this.runThreads().finally(() => {
         if (this.lifecycle !== "closed") this.lifecycle = "stopped";
       });
     }
     return this.running;
   }
 
-  private async runWorker(): Promise<RunResult> {
-    process.on("SIGUSR2", noop);
-    const consoleOut = ByteRing.create();
-    const data: VcpuWorkerData = {
-      vcpu: this.vcpu.handle,
-      memory: this.memory.handles,
-      control: this.control.cells,
-      consoleOut: consoleOut.buffer,
-      consoleIn: this.consoleIn.buffer,
-      devices: { ramSize: this.memory.size, cpus: 1, irqchip: this.config.irqchip ?? false },
+  private async runThreads(): Promise<RunResult> {
+    const threads = new VcpuThreads({
+      vcpus: this.vcpus,
+      memory: this.memory,
+      devices: { ramSize: this.memory.size, cpus: this.config.cpus, irqchip: this.config.irqchip },
       vmFd: this.config.irqchip ? this.vm.fd : undefined,
+      consoleIn: this.consoleIn,
+      console: this.config.console ?? ((bytes: Uint8Array) => process.stdout.write(bytes)),
       trace: this.config.trace ?? false,
-    };
-    const sink = this.config.console ?? ((bytes: Uint8Array) => process.stdout.write(bytes));
-    const worker = new Worker(new URL("./vcpu_worker.js", import.meta.url), { workerData: data });
-    let finished = false;
-    const message = new Promise<WorkerMessage>((resolve, reject) => {
-      worker.once("message", resolve);
-      worker.once("error", reject);
-      worker.once("exit", (code) => reject(new Error(`vCPU worker exited (${code}) without a result`)));
-    }).finally(() => {
-      finished = true;
-      consoleOut.wake();
     });
-    const pump = (async () => {
-      while (!finished) {
-        await consoleOut.waitForData(50);
-        const bytes = consoleOut.drain();
-        if (bytes.length > 0) sink(bytes);
-      }
-      const rest = consoleOut.drain();
-      if (rest.length > 0) sink(rest);
-    })();
-    const probe = this.config.irqchip
-      ? setInterval(() => {
-          if (this.lifecycle !== "running") return;
-          this.control.requestProbe();
-          this.kick();
-        }, HALT_PROBE_MS)
-      : undefined;
+    this.threads = threads;
+    if (this.stopRequested) threads.stop();
+    const probe =
+      this.config.irqchip && this.config.cpus === 1
+        ? setInterval(() => {
+            if (this.lifecycle === "running") threads.probeHalt();
+          }, HALT_PROBE_MS)
+        : undefined;
     if (this.config.consoleInput) this.input.attach(this.config.consoleInput);
     try {
-      const m = await message;
-      await pump;
-      if (m.type === "error") throw Object.assign(new Error(m.message), { stack: m.stack });
-      const description = describeStop(m.reason, this.vcpu, this.memory);
-      return { reason: m.reason, status: description.status, description, stats: m.stats };
+      const r = await threads.run();
+      const description = describeStop(r.reason, r.vcpu, this.memory);
+      return { reason: r.reason, status: description.status, description, stats: r.stats };
     } finally {
-      finished = true;
       clearInterval(probe);
       this.input.detach();
-      process.off("SIGUSR2", noop);
-      await worker.terminate();
-    }
-  }
-
-  /** Kicks the vCPU thread out of KVM_RUN so that it looks at its requests. */
-  private kick(): void {
-    this.vcpu.run.immediateExit = true;
-    const tid = this.control.tid;
-    if (tid === 0 || this.control.state === VcpuState.EXITED) return;
-    try {
-      tgkill(getpid(), tid, KICK_SIGNAL);
-    } catch {
-      // The thread has just exited: nothing to kick.
     }
   }
 
@@ -286,31 +286,28 @@ export class Machine {
     this.input.send(typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes);
   }
 
-  /** Stops the vCPU between two instructions; resolves once it is parked. */
+  /** Stops every vCPU between two instructions; resolves once all are parked. */
   async pause(): Promise<void> {
-    if (this.lifecycle !== "running") throw new Error(`cannot pause a machine that is ${this.lifecycle}`);
-    this.lifecycle = "paused";
-    this.control.pauseRequested = true;
-    this.kick();
-    while (this.control.state === VcpuState.RUNNING || this.control.state === VcpuState.STARTING) {
-      await this.control.waitWhileState(this.control.state, 50);
+    if (this.lifecycle !== "running" || !this.threads) {
+      throw new Error(`cannot pause a machine that is ${this.lifecycle}`);
     }
+    this.lifecycle = "paused";
+    await this.threads.pause();
   }
 
   resume(): void {
     if (this.lifecycle !== "paused") throw new Error(`cannot resume a machine that is ${this.lifecycle}`);
     this.lifecycle = "running";
-    this.control.pauseRequested = false;
+    this.threads?.resume();
   }
 
-  /** Asks the vCPU to stop; run() then resolves with reason "stopped". Safe to call at any time. */
+  /** Asks the vCPUs to stop; run() then resolves with reason "stopped". Safe to call at any time. */
   stop(): void {
-    this.control.stop.request();
-    this.control.pauseRequested = false;
-    this.kick();
+    this.stopRequested = true;
+    this.threads?.stop();
   }
 
-  /** Stops the guest if it runs, then releases the vCPU, the VM, guest memory and /dev/kvm. */
+  /** Stops the guest if it runs, then releases the vCPUs, the VM, guest memory and /dev/kvm. */
   async close(): Promise<void> {
     if (this.lifecycle === "closed") return;
     if (this.running) {

@@ -32,6 +32,8 @@ export function describeStop(reason: StopReason, vcpu: Vcpu, memory: GuestMemory
       return ok("guest stopped by the host");
     case "exit":
       return ok(`guest exited with code ${reason.code}`, ((reason.code << 1) | 1) & 0xff);
+    case "reset":
+      return ok("guest reset the machine");
     case "system-event":
       if (reason.type === SystemEvent.SHUTDOWN) return ok("guest powered off");
       if (reason.type === SystemEvent.RESET) return ok("guest reset");

@@ -1,6 +1,6 @@
 // The vCPU run loop: enter the guest, turn each exit into a bus access or a reason to stop.
 // A free function over a Vcpu and an IoBus, so it runs the same on the main thread or in a worker.
-import type { IoBus } from "../bus/io_bus.js";
+import type { Bus } from "../bus/io_bus.js";
 import { ExitReason, KVM_EXIT_IO_OUT, type KvmRun } from "../kvm/run.js";
 import type { Vcpu } from "../kvm/vcpu.js";
 import { GuestMemoryError } from "../memory/guest_memory.js";
@@ -10,6 +10,7 @@ export type StopReason =
   | { kind: "halt" }
   | { kind: "stopped" } // the host asked the vCPU to stop
   | { kind: "exit"; code: number } // a device (e.g. a debug-exit port) ended the VM with a status
+  | { kind: "reset" } // the guest reset the machine (i8042, port 0x92, 0xcf9)
   | { kind: "shutdown" } // triple fault
   | { kind: "internal-error"; suberror: number; data: bigint[] }
   | { kind: "fail-entry"; hardwareReason: bigint }
@@ -36,8 +37,8 @@ export interface LoopOptions {
   stop: StopFlag;
   /** Called for every exit once it has been handled (tracing). */
   onExit?: (run: KvmRun) => void;
-  /** A device may end the run with a status; set by the machine, read after each exit. */
-  pendingExit?: { code: number | undefined };
+  /** A device may end the run (debug-exit, reset); set by the device wiring, read after each exit. */
+  pendingStop?: { reason: StopReason | undefined };
   /** Whether a DEBUG exit ends the loop (single-step callers) or is reported to `onDebug`. */
   onDebug?: (pc: bigint) => "continue" | "stop";
   /** Called when a signal kicked the vCPU out of KVM_RUN: the host wants something done between runs. */
@@ -46,9 +47,9 @@ export interface LoopOptions {
   stats?: { exits: number };
 }
 
-export function runVcpu(vcpu: Vcpu, bus: IoBus, opts: LoopOptions): StopReason {
+export function runVcpu(vcpu: Vcpu, bus: Bus, opts: LoopOptions): StopReason {
   const run = vcpu.run;
-  const { stop, onExit, pendingExit } = opts;
+  const { stop, onExit, pendingStop } = opts;
   const stats = opts.stats ?? { exits: 0 };
   for (;;) {
     if (stop.requested) return { kind: "stopped" };
@@ -70,12 +71,12 @@ export function runVcpu(vcpu: Vcpu, bus: IoBus, opts: LoopOptions): StopReason {
     }
     onExit?.(run);
     if (stopWith) return stopWith;
-    if (pendingExit?.code !== undefined) return { kind: "exit", code: pendingExit.code };
+    if (pendingStop?.reason) return pendingStop.reason;
   }
 }
 
 /** Handles one exit: dispatches I/O to the bus, or says why the vCPU must stop. */
-function handleExit(run: KvmRun, bus: IoBus, opts: LoopOptions): StopReason | undefined {
+function handleExit(run: KvmRun, bus: Bus, opts: LoopOptions): StopReason | undefined {
   switch (run.exitReason) {
     case ExitReason.IO: {
       const size = run.ioSize;

@@ -10,6 +10,7 @@ import { Vcpu } from "../kvm/vcpu.js";
 import { Vm } from "../kvm/vm.js";
 import { GuestMemory } from "../memory/guest_memory.js";
 import { ByteRing } from "./byte_ring.js";
+import { Doorbell, RemoteBus } from "./device_mailbox.js";
 import { buildDevices } from "./devices.js";
 import { formatExit } from "./trace.js";
 import { VcpuControl, VcpuState } from "./vcpu_control.js";
@@ -17,6 +18,10 @@ import { runVcpu, type StopReason } from "./vcpu_loop.js";
 import type { VcpuWorkerData, WorkerMessage } from "./worker_protocol.js";
 
 const RFLAGS_IF = 1n << 9n;
+
+function remoteDevices(remote: NonNullable<VcpuWorkerData["remote"]>) {
+  return { bus: new RemoteBus(remote.mailbox, new Doorbell(remote.doorbell)), pollInput: () => {} };
+}
 
 const data = workerData as VcpuWorkerData;
 const post = (m: WorkerMessage) => parentPort?.postMessage(m);
@@ -31,15 +36,18 @@ try {
   const consoleIn = new ByteRing(data.consoleIn);
   // A view of the VM for its interrupt lines (the main thread owns and closes the fd).
   const vm = data.vmFd === undefined ? undefined : new Vm(data.vmFd, 0);
-  const pendingExit: { code: number | undefined } = { code: undefined };
-  const devices = buildDevices(data.devices, {
-    consoleOutput: (byte) => consoleOut.pushByte(byte),
-    consoleInput: consoleIn,
-    requestExit: (code) => {
-      pendingExit.code = code;
-    },
-    ...(vm && { setIrq: (gsi: number, level: boolean) => vm.irqLine(gsi, level) }),
-  });
+  const pendingStop: { reason: StopReason | undefined } = { reason: undefined };
+  // One vCPU owns the devices; with several, they live on the device host and this thread forwards to it.
+  const devices = data.remote
+    ? remoteDevices(data.remote)
+    : buildDevices(data.devices, {
+        consoleOutput: (byte) => consoleOut.pushByte(byte),
+        consoleInput: consoleIn,
+        requestStop: (reason) => {
+          pendingStop.reason ??= reason;
+        },
+        ...(vm && { setIrq: (gsi: number, level: boolean) => vm.irqLine(gsi, level) }),
+      });
   const { bus } = devices;
 
   /** Between runs, at the main thread's request: take input, answer a probe, wait out a pause. */
@@ -72,7 +80,7 @@ try {
   const reason = runVcpu(vcpu, bus, {
     stop: control.stop,
     stats: counters,
-    pendingExit,
+    pendingStop,
     onKick,
     onExit: trace && traceExit,
   });

@@ -25,9 +25,22 @@ export interface VcpuWorkerData {
   devices: DeviceConfig;
   /** The VM, for raising interrupt lines; absent without the in-kernel irqchip. */
   vmFd: number | undefined;
+  /** With several vCPUs the devices live on the device host, reached through this mailbox. */
+  remote?: { mailbox: Int32Array; doorbell: Int32Array };
   trace: boolean;
 }
 
+export interface DeviceWorkerData {
+  devices: DeviceConfig;
+  vmFd: number;
+  mailboxes: Int32Array[];
+  doorbell: Int32Array;
+  consoleOut: SharedArrayBuffer;
+  consoleIn: SharedArrayBuffer;
+}
+
 export type WorkerMessage =
+  | { type: "device-stop"; reason: StopReason }
+  | { type: "host-stopped" }
   | { type: "stopped"; reason: StopReason; stats: RunStats }
   | { type: "error"; message: string; stack: string };

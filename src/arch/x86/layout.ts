@@ -78,3 +78,15 @@ export const MULTIBOOT_INFO_RANGE: ReservedRange = {
   size: MULTIBOOT_INFO_END - MULTIBOOT_INFO_ADDR,
   what: "the Multiboot information area",
 };
+
+export const MPTABLE_RANGE: ReservedRange = {
+  gpa: MPTABLE_ADDR,
+  size: MPTABLE_END - MPTABLE_ADDR,
+  what: "the MP table",
+};
+export const ACPI_RANGE: ReservedRange = {
+  gpa: ACPI_RSDP_ADDR,
+  size: ACPI_TABLES_END - ACPI_RSDP_ADDR,
+  what: "the ACPI tables",
+};
+export const FIRMWARE_TABLE_RANGES = [MPTABLE_RANGE, ACPI_RANGE];

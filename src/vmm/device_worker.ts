@@ -1,0 +1,49 @@
+// The device host: with several vCPUs, every device lives on this one thread and serves the vCPU threads'
+// accesses through their mailboxes. It also takes console input, and tells the main thread when a device
+// ends the run.
+import { parentPort, workerData } from "node:worker_threads";
+import { Vm } from "../kvm/vm.js";
+import { ByteRing } from "./byte_ring.js";
+import { Doorbell, serveMailboxes } from "./device_mailbox.js";
+import { buildDevices } from "./devices.js";
+import type { DeviceWorkerData, WorkerMessage } from "./worker_protocol.js";
+
+/** Wake at least this often to take console input that arrived without a ring. */
+const IDLE_WAIT_MS = 20;
+
+const data = workerData as DeviceWorkerData;
+const post = (m: WorkerMessage) => parentPort?.postMessage(m);
+const doorbell = new Doorbell(data.doorbell);
+
+try {
+  doorbell.hostAlive = true;
+  const consoleOut = new ByteRing(data.consoleOut);
+  const vm = new Vm(data.vmFd, 0); // a view for its interrupt lines; the main thread owns the fd
+  let stopping = false;
+  const devices = buildDevices(data.devices, {
+    consoleOutput: (byte) => consoleOut.pushByte(byte),
+    consoleInput: new ByteRing(data.consoleIn),
+    requestStop: (reason) => {
+      if (stopping) return;
+      stopping = true;
+      post({ type: "device-stop", reason });
+    },
+    setIrq: (gsi, level) => vm.irqLine(gsi, level),
+  });
+  const bus = Object.assign(devices.bus, {
+    unclaimedCount: () => devices.bus.unclaimedReads + devices.bus.unclaimedWrites,
+  });
+  while (!doorbell.stopRequested) {
+    const seen = doorbell.count;
+    serveMailboxes(data.mailboxes, bus);
+    devices.pollInput();
+    doorbell.waitForRing(seen, IDLE_WAIT_MS);
+  }
+  serveMailboxes(data.mailboxes, bus); // answer whoever is still waiting
+  post({ type: "host-stopped" });
+} catch (e) {
+  const err = e as Error;
+  post({ type: "error", message: err.message, stack: err.stack ?? "" });
+} finally {
+  doorbell.hostAlive = false;
+}

@@ -1,0 +1,204 @@
+// The threads of a running machine: one worker per vCPU and, with several vCPUs, the device host. Starts
+// them, carries console output to its sink, steers them (kick, pause, stop) and gathers why they stopped.
+import { Worker } from "node:worker_threads";
+import { getpid, tgkill } from "../kvm/sys.js";
+import type { Vcpu } from "../kvm/vcpu.js";
+import type { GuestMemory } from "../memory/guest_memory.js";
+import { ByteRing } from "./byte_ring.js";
+import { createMailbox, Doorbell } from "./device_mailbox.js";
+import type { DeviceConfig } from "./devices.js";
+import { VcpuControl, VcpuState } from "./vcpu_control.js";
+import type { StopReason } from "./vcpu_loop.js";
+import type { DeviceWorkerData, RunStats, VcpuWorkerData, WorkerMessage } from "./worker_protocol.js";
+
+/** SIGUSR2 kicks a vCPU thread out of KVM_RUN (SIGUSR1 belongs to Node's inspector). */
+const KICK_SIGNAL = 12;
+const noop = () => {};
+
+export interface ThreadsConfig {
+  vcpus: readonly Vcpu[];
+  memory: GuestMemory;
+  devices: DeviceConfig;
+  /** The VM fd, with the irqchip: devices raise interrupt lines through it. */
+  vmFd: number | undefined;
+  consoleIn: ByteRing;
+  console: (bytes: Uint8Array) => void;
+  trace: boolean;
+}
+
+export interface ThreadsResult {
+  reason: StopReason;
+  /** The vCPU the reason came from (a device's stop: the boot vCPU). */
+  vcpu: Vcpu;
+  stats: RunStats;
+}
+
+type Outcome =
+  | { type: "stopped"; reason: StopReason; stats: RunStats }
+  | { type: "error"; message: string; stack: string };
+
+/** Resolves with a worker's first message of interest; rejects if it dies without one. */
+function outcome(worker: Worker, onOther: (m: WorkerMessage) => void = noop): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    worker.on("message", (m: WorkerMessage) => {
+      if (m.type === "stopped" || m.type === "error") resolve(m);
+      else onOther(m);
+    });
+    worker.once("error", reject);
+    worker.once("exit", (code) => reject(new Error(`a worker thread exited (${code}) without a result`)));
+  });
+}
+
+export class VcpuThreads {
+  readonly controls: VcpuControl[];
+  private readonly doorbell: Doorbell | undefined;
+  private deviceStop: StopReason | undefined;
+
+  constructor(private readonly config: ThreadsConfig) {
+    this.controls = config.vcpus.map(() => new VcpuControl());
+    this.doorbell = config.vcpus.length > 1 ? new Doorbell() : undefined;
+  }
+
+  /** Runs every thread until the guest stops. */
+  async run(): Promise<ThreadsResult> {
+    const { vcpus, memory, devices, vmFd, consoleIn, trace } = this.config;
+    process.on("SIGUSR2", noop);
+    const consoleOut = ByteRing.create();
+    const mailboxes = vcpus.map(() => createMailbox());
+    const workers: Worker[] = [];
+    let host: Worker | undefined;
+    let hostDone: Promise<unknown> = Promise.resolve();
+    let finished = false;
+    const pump = (async () => {
+      while (!finished) {
+        await consoleOut.waitForData(50);
+        const bytes = consoleOut.drain();
+        if (bytes.length > 0) this.config.console(bytes);
+      }
+      const rest = consoleOut.drain();
+      if (rest.length > 0) this.config.console(rest);
+    })();
+    try {
+      if (this.doorbell) {
+        if (vmFd === undefined) throw new Error("several vCPUs need the in-kernel irqchip");
+        const data: DeviceWorkerData = {
+          devices,
+          vmFd,
+          mailboxes,
+          doorbell: this.doorbell.cells,
+          consoleOut: consoleOut.buffer,
+          consoleIn: consoleIn.buffer,
+        };
+        host = new Worker(new URL("./device_worker.js", import.meta.url), { workerData: data });
+        hostDone = new Promise((resolve, reject) => {
+          host?.on("message", (m: WorkerMessage) => {
+            if (m.type === "device-stop") {
+              this.deviceStop ??= m.reason;
+              this.stop();
+            } else if (m.type === "host-stopped") resolve(undefined);
+            else if (m.type === "error") reject(Object.assign(new Error(m.message), { stack: m.stack }));
+          });
+          host?.once("error", reject);
+        });
+      }
+      const outcomes = vcpus.map((vcpu, i) => {
+        const data: VcpuWorkerData = {
+          vcpu: vcpu.handle,
+          memory: memory.handles,
+          control: (this.controls[i] as VcpuControl).cells,
+          consoleOut: consoleOut.buffer,
+          consoleIn: consoleIn.buffer,
+          devices,
+          vmFd,
+          trace,
+          ...(this.doorbell && { remote: { mailbox: mailboxes[i] as Int32Array, doorbell: this.doorbell.cells } }),
+        };
+        const worker = new Worker(new URL("./vcpu_worker.js", import.meta.url), { workerData: data });
+        workers.push(worker);
+        // The first vCPU to stop for a reason of its own stops the others.
+        return outcome(worker).then((o) => {
+          if (o.type === "error" || o.reason.kind !== "stopped") this.stop();
+          return o;
+        });
+      });
+      const results = await Promise.all(outcomes);
+      this.doorbell?.requestStop();
+      await hostDone;
+      const failed = results.find((o) => o.type === "error");
+      if (failed?.type === "error") throw Object.assign(new Error(failed.message), { stack: failed.stack });
+      const stopped = results as Extract<Outcome, { type: "stopped" }>[];
+      const own = stopped.findIndex((o) => o.reason.kind !== "stopped");
+      const reason = this.deviceStop ?? stopped[own]?.reason ?? { kind: "stopped" };
+      const vcpu = vcpus[this.deviceStop || own < 0 ? 0 : own] as Vcpu;
+      return { reason, vcpu, stats: sumStats(stopped.map((o) => o.stats)) };
+    } finally {
+      finished = true;
+      consoleOut.wake();
+      await pump;
+      this.doorbell?.requestStop();
+      process.off("SIGUSR2", noop);
+      await Promise.all([...workers, ...(host ? [host] : [])].map((w) => w.terminate()));
+    }
+  }
+
+  /** Kicks vCPU `i` out of KVM_RUN so that it looks at its requests. */
+  kick(i: number): void {
+    const vcpu = this.config.vcpus[i];
+    const control = this.controls[i];
+    if (!vcpu || !control) return;
+    vcpu.run.immediateExit = true;
+    const tid = control.tid;
+    if (tid === 0 || control.state === VcpuState.EXITED) return;
+    try {
+      tgkill(getpid(), tid, KICK_SIGNAL);
+    } catch {
+      // The thread has just exited: nothing to kick.
+    }
+  }
+
+  /** Console input is waiting: wake whoever owns the UART. */
+  inputArrived(): void {
+    if (this.doorbell) this.doorbell.ring();
+    else this.kick(0);
+  }
+
+  stop(): void {
+    this.controls.forEach((c, i) => {
+      c.stop.request();
+      c.pauseRequested = false;
+      this.kick(i);
+    });
+  }
+
+  async pause(): Promise<void> {
+    this.controls.forEach((c, i) => {
+      c.pauseRequested = true;
+      this.kick(i);
+    });
+    for (const c of this.controls) {
+      while (c.state === VcpuState.RUNNING || c.state === VcpuState.STARTING) await c.waitWhileState(c.state, 50);
+    }
+  }
+
+  resume(): void {
+    for (const c of this.controls) c.pauseRequested = false;
+  }
+
+  /** Asks the single vCPU whether it halted for good (see vcpu_worker.ts). */
+  probeHalt(): void {
+    this.controls[0]?.requestProbe();
+    this.kick(0);
+  }
+}
+
+function sumStats(all: readonly RunStats[]): RunStats {
+  return all.reduce(
+    (a, s) => ({
+      exits: a.exits + s.exits,
+      runNs: Math.max(a.runNs, s.runNs),
+      unclaimedReads: a.unclaimedReads + s.unclaimedReads,
+      unclaimedWrites: a.unclaimedWrites + s.unclaimedWrites,
+    }),
+    { exits: 0, runNs: 0, unclaimedReads: 0, unclaimedWrites: 0 },
+  );
+}
