@@ -137,3 +137,20 @@ test("on a terminal: raw input reaches the guest, Ctrl-A x quits, the terminal i
   assert.equal(terminated.status, 0);
   assert.ok(terminated.restored, "terminal restored after SIGTERM");
 });
+
+test("a reset through the i8042 ends the run with status 0; --reboot starts the machine again", (t) => {
+  if (!needsKvm(t)) return;
+  const file = join(dir, "reset.bin");
+  writeFileSync(file, assembleFlat({ file: "reset_loop.S" }));
+  const once = spawnSync(process.execPath, [CLI, "run", file], { encoding: "utf8", timeout: 30_000 });
+  assert.equal(once.stdout, "boot\n");
+  assert.equal(once.stderr, "");
+  assert.equal(once.status, 0);
+  const again = spawnSync(process.execPath, [CLI, "run", "--reboot", "--timeout", "2000", file], {
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  assert.equal(again.status, 124, again.stderr);
+  const boots = again.stdout.split("\n").filter((l) => l === "boot").length;
+  assert.ok(boots >= 2, `booted ${boots} times`);
+});

@@ -2,6 +2,7 @@
 // The tsvmm command: a thin layer that parses options, builds a Machine and reports how the guest ended.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { parseCpuModel } from "../arch/x86/cpuid.js";
 import { ENTRY_MODES, type EntryMode } from "../arch/x86/regs.js";
 import { UserError } from "../errors.js";
 import type { Regs } from "../kvm/structs.js";
@@ -14,6 +15,7 @@ import {
   type KernelImage,
   type Machine,
   type MachineConfig,
+  type RunResult,
 } from "../vmm/machine.js";
 import { parseNumber, parseRegAssignment, parseSize } from "./parse.js";
 import { stdinConsole } from "./terminal.js";
@@ -34,6 +36,9 @@ options:
   --reg NAME=VALUE     initial register value (repeatable), e.g. --reg rax=2
   --kvm PATH           KVM device (default /dev/kvm)
   --timeout MS         stop the guest after MS milliseconds
+  --cpus N             vCPUs (default 1); the others start through INIT-SIPI-SIPI
+  --cpu MODEL          host (default) or baseline, with +feature/-feature, e.g. host,-x2apic
+  --reboot             when the guest resets the machine, start it again (default: end with status 0)
   --irqchip            in-kernel PIC, IOAPIC, LAPIC and PIT for a flat binary (kernels always have them)
   --trace              print every exit, with the instruction at RIP, to stderr
   -h, --help           show this help`;
@@ -56,12 +61,16 @@ const OPTIONS = {
   timeout: { type: "string" },
   trace: { type: "boolean" },
   irqchip: { type: "boolean" },
+  cpus: { type: "string" },
+  reboot: { type: "boolean" },
+  cpu: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 interface Invocation {
   config: MachineConfig;
   timeoutMs?: number;
+  reboot: boolean;
 }
 
 function parse(argv: string[]): Invocation | "help" {
@@ -79,6 +88,8 @@ function parse(argv: string[]): Invocation | "help" {
   if (values.memory !== undefined) config.memorySize = parseSize(values.memory, "--memory");
   if (values.trace) config.trace = true;
   if (values.irqchip) config.irqchip = true;
+  if (values.cpus !== undefined) config.cpus = parseNumber(values.cpus, "--cpus");
+  if (values.cpu !== undefined) config.cpuModel = parseCpuModel(values.cpu);
   const regs: Partial<Regs> = {};
   for (const r of values.reg ?? []) {
     const [name, value] = parseRegAssignment(r);
@@ -96,7 +107,8 @@ function parse(argv: string[]): Invocation | "help" {
   } else {
     throw new UserError(`unknown command "${command}" (try tsvmm --help)`);
   }
-  return timeoutMs === undefined ? { config } : { config, timeoutMs };
+  const reboot = values.reboot ?? false;
+  return timeoutMs === undefined ? { config, reboot } : { config, timeoutMs, reboot };
 }
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
@@ -161,41 +173,48 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  let machine: ReturnType<typeof createMachine> | undefined;
-  const input = stdinConsole(() => machine?.stop());
-  try {
-    machine = createMachine({ ...inv.config, consoleInput: input.stream });
-    return await runToEnd(machine, inv);
-  } finally {
-    input.restore();
-  }
-}
-
-async function runToEnd(machine: Machine, inv: Invocation): Promise<number> {
+  let machine: Machine | undefined;
+  let quit = false;
   let timedOut = false;
+  const end = () => {
+    quit = true;
+    machine?.stop();
+  };
+  const input = stdinConsole(end);
   const timer =
     inv.timeoutMs === undefined
       ? undefined
       : setTimeout(() => {
           timedOut = true;
-          machine.stop();
+          end();
         }, inv.timeoutMs);
-  const onSignal = () => machine.stop();
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", end);
+  process.on("SIGTERM", end);
   try {
-    const result = await machine.run();
-    const d = result.description;
-    if (timedOut && result.reason.kind === "stopped") {
-      process.stderr.write(`tsvmm: guest stopped after the ${inv.timeoutMs} ms timeout\n`);
-      return TIMEOUT_STATUS;
+    for (;;) {
+      machine = createMachine({ ...inv.config, consoleInput: input.stream });
+      const result = await runToEnd(machine);
+      if (timedOut && result.reason.kind === "stopped") {
+        process.stderr.write(`tsvmm: guest stopped after the ${inv.timeoutMs} ms timeout\n`);
+        return TIMEOUT_STATUS;
+      }
+      const d = result.description;
+      if (d.failed) process.stderr.write(`tsvmm: ${d.summary}\n${d.details ?? ""}\n`);
+      // --reboot: a guest's reset starts the machine afresh from the same image, as a PC's would.
+      if (quit || !(inv.reboot && result.reason.kind === "reset")) return d.status;
     }
-    if (d.failed) process.stderr.write(`tsvmm: ${d.summary}\n${d.details ?? ""}\n`);
-    return d.status;
   } finally {
     clearTimeout(timer);
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", end);
+    process.off("SIGTERM", end);
+    input.restore();
+  }
+}
+
+async function runToEnd(machine: Machine): Promise<RunResult> {
+  try {
+    return await machine.run();
+  } finally {
     await machine.close();
   }
 }

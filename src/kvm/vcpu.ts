@@ -37,6 +37,7 @@ import {
 } from "./structs.js";
 import {
   close,
+  EAGAIN,
   EINTR,
   ioctl,
   ioctlRaw,
@@ -86,13 +87,14 @@ export class Vcpu {
   }
 
   /**
-   * Enters the guest until the next exit. Returns false when interrupted by a signal (EINTR), which
-   * is how another thread kicks this vCPU out; any other failure throws.
+   * Enters the guest until the next exit. Returns false when KVM_RUN came back without an exit: interrupted
+   * by a signal (EINTR, how another thread kicks this vCPU out), or EAGAIN, which an application processor
+   * gets when INIT or SIPI wakes it from its wait. Any other failure throws.
    */
   runOnce(): boolean {
     const rc = ioctlRaw(this.fd, KVM_RUN);
     if (rc >= 0) return true;
-    if (rc === -EINTR) return false;
+    if (rc === -EINTR || rc === -EAGAIN) return false;
     throw new SysError("ioctl(KVM_RUN)", -rc);
   }
 

@@ -16,7 +16,6 @@ const post = (m: WorkerMessage) => parentPort?.postMessage(m);
 const doorbell = new Doorbell(data.doorbell);
 
 try {
-  doorbell.hostAlive = true;
   const consoleOut = new ByteRing(data.consoleOut);
   const vm = new Vm(data.vmFd, 0); // a view for its interrupt lines; the main thread owns the fd
   let stopping = false;

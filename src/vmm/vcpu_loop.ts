@@ -54,7 +54,8 @@ export function runVcpu(vcpu: Vcpu, bus: Bus, opts: LoopOptions): StopReason {
   for (;;) {
     if (stop.requested) return { kind: "stopped" };
     if (!vcpu.runOnce()) {
-      // Kicked by a signal: immediate_exit was set to get us here; clear it before running again.
+      // Kicked by a signal (immediate_exit may have been set to get us here: clear it before running
+      // again), or an AP woken by INIT/SIPI.
       run.immediateExit = false;
       const reason = opts.onKick?.();
       if (reason) return reason;

@@ -89,7 +89,12 @@ export class VcpuThreads {
           consoleOut: consoleOut.buffer,
           consoleIn: consoleIn.buffer,
         };
+        // Alive from now: vCPUs may knock before the host thread is up; it clears this when it ends.
+        this.doorbell.hostAlive = true;
         host = new Worker(new URL("./device_worker.js", import.meta.url), { workerData: data });
+        host.once("exit", () => {
+          if (this.doorbell) this.doorbell.hostAlive = false;
+        });
         hostDone = new Promise((resolve, reject) => {
           host?.on("message", (m: WorkerMessage) => {
             if (m.type === "device-stop") {
