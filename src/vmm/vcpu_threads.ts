@@ -15,6 +15,16 @@ import type { DeviceWorkerData, RunStats, VcpuWorkerData, WorkerMessage } from "
 const KICK_SIGNAL = 12;
 const noop = () => {};
 
+// One no-op SIGUSR2 handler for the process, installed while any machine runs: without a handler the
+// signal would kill the process; with it, it only interrupts KVM_RUN.
+let kickHandlerUsers = 0;
+function holdKickHandler(): void {
+  if (kickHandlerUsers++ === 0) process.on("SIGUSR2", noop);
+}
+function releaseKickHandler(): void {
+  if (--kickHandlerUsers === 0) process.off("SIGUSR2", noop);
+}
+
 export interface ThreadsConfig {
   vcpus: readonly Vcpu[];
   memory: GuestMemory;
@@ -62,7 +72,7 @@ export class VcpuThreads {
   /** Runs every thread until the guest stops. */
   async run(): Promise<ThreadsResult> {
     const { vcpus, memory, devices, vmFd, consoleIn, trace } = this.config;
-    process.on("SIGUSR2", noop);
+    holdKickHandler();
     const consoleOut = ByteRing.create();
     const mailboxes = vcpus.map(() => createMailbox());
     const workers: Worker[] = [];
@@ -141,7 +151,7 @@ export class VcpuThreads {
       consoleOut.wake();
       await pump;
       this.doorbell?.requestStop();
-      process.off("SIGUSR2", noop);
+      releaseKickHandler();
       await Promise.all([...workers, ...(host ? [host] : [])].map((w) => w.terminate()));
     }
   }

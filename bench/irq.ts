@@ -1,0 +1,162 @@
+// bench/irq: latency from raising an interrupt line on the host to the guest's handler running. The guest
+// (guests/bench_irq.S) says "ready" by an OUT, the host takes t0 and pulses IRQ 5 (KVM_IRQ_LINE 1 then 0),
+// the guest halts and wakes into its handler, whose OUT to the ack port gives t1. tsvmm's side runs on the
+// main thread with its own classes (Vm, GuestMemory, IoBus, runVcpu), so the figure covers its run loop,
+// bus dispatch and ioctl layer; the reference is a C VMM (bench/irq.c) doing the same with the same guest.
+// Rounds alternate between the two; samples are pooled.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { setupLapicLints } from "../src/arch/x86/lapic.js";
+import { KVM_IDENTITY_MAP_ADDR, KVM_TSS_ADDR } from "../src/arch/x86/layout.js";
+import { realModeEntry, zeroRegs } from "../src/arch/x86/regs.js";
+import { type BusDevice, IoBus } from "../src/bus/io_bus.js";
+import { Kvm } from "../src/kvm/system.js";
+import type { Vm } from "../src/kvm/vm.js";
+import { assembleFlat } from "../src/loader/assemble.js";
+import { GuestMemory } from "../src/memory/guest_memory.js";
+import { runVcpu, StopFlag } from "../src/vmm/vcpu_loop.js";
+import { median, percentile } from "./stats.js";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+const CACHE = join(ROOT, ".cache", "bench");
+const ROUNDS = 5;
+/** Interrupts measured per round and side; ROUNDS * PER_ROUND in all. */
+const PER_ROUND = 2000;
+/** Interrupts at the start of each round that are not measured (JIT, caches, first faults). */
+const WARMUP = 100;
+const LOAD = 0x1000;
+const MEMORY = 64 << 10;
+/** The guest's ports (see guests/bench_irq.S): ready at READY_PORT, ack at READY_PORT + 1. */
+const READY_PORT = 0xe0;
+const IRQ = 5;
+
+function buildReference(): string {
+  mkdirSync(CACHE, { recursive: true });
+  const exe = join(CACHE, "irq");
+  execFileSync("gcc", ["-O2", "-o", exe, join(ROOT, "bench", "irq.c")]);
+  return exe;
+}
+
+/** Latencies in microseconds from the C VMM. */
+function runReference(exe: string, guest: string): number[] {
+  const out = execFileSync(exe, [guest, String(PER_ROUND), String(WARMUP)], { encoding: "utf8" });
+  const samples = out
+    .trim()
+    .split("\n")
+    .map((ns) => Number(ns) / 1000);
+  if (samples.length !== PER_ROUND) throw new Error(`irq: the C VMM gave ${samples.length} samples`);
+  return samples;
+}
+
+/**
+ * The host's side of the guest's protocol: a write to "ready" (offset 0) takes t0 and pulses the line, a
+ * write to "ack" (offset 1) takes t1. Once every interrupt has been acked, the next "ready" stops the loop.
+ */
+class IrqProbe implements BusDevice {
+  readonly samples: number[] = [];
+  private raised = 0;
+  private acked = 0;
+  private t0 = 0;
+
+  constructor(
+    private readonly vm: Vm,
+    private readonly stop: StopFlag,
+    private readonly total: number,
+    private readonly warmup: number,
+  ) {}
+
+  read(_offset: number, data: Uint8Array): void {
+    data.fill(0xff);
+  }
+
+  write(offset: number, _data: Uint8Array): void {
+    if (offset === 0) {
+      if (this.raised !== this.acked) throw new Error("irq: guest was ready again before its handler ran");
+      if (this.raised === this.total) {
+        this.stop.request();
+        return;
+      }
+      this.raised++;
+      this.t0 = performance.now();
+      this.vm.irqLine(IRQ, true);
+      this.vm.irqLine(IRQ, false);
+    } else {
+      const t1 = performance.now();
+      if (this.acked >= this.warmup) this.samples.push((t1 - this.t0) * 1000);
+      this.acked++;
+    }
+  }
+}
+
+/** One round in tsvmm on this thread: a fresh VM with the in-kernel irqchip, latencies in microseconds. */
+function runTsvmm(data: Uint8Array): number[] {
+  const kvm = Kvm.open();
+  let vm: Vm | undefined;
+  let memory: GuestMemory | undefined;
+  try {
+    vm = kvm.createVm();
+    vm.setTssAddr(KVM_TSS_ADDR);
+    vm.setIdentityMapAddr(KVM_IDENTITY_MAP_ADDR);
+    vm.createIrqchip();
+    vm.createPit2();
+    memory = GuestMemory.create([{ gpa: 0, size: MEMORY }]);
+    const region = memory.regions[0];
+    if (!region) throw new Error("irq: no guest memory region");
+    vm.setUserMemoryRegion({
+      slot: 0,
+      flags: 0,
+      guestPhysAddr: BigInt(region.gpa),
+      memorySize: BigInt(region.size),
+      userspaceAddr: region.hostAddr,
+    });
+    memory.write(LOAD, data);
+    const vcpu = vm.createVcpu(0);
+    setupLapicLints(vcpu);
+    const sregs = vcpu.getSregs();
+    const regs = zeroRegs();
+    realModeEntry(sregs, regs, LOAD);
+    vcpu.setSregs(sregs);
+    vcpu.setRegs(regs);
+
+    const stop = new StopFlag();
+    const probe = new IrqProbe(vm, stop, PER_ROUND + WARMUP, WARMUP);
+    const bus = new IoBus();
+    bus.registerPio(READY_PORT, 2, probe, "irq-probe");
+    const reason = runVcpu(vcpu, bus, { stop });
+    if (reason.kind !== "stopped") throw new Error(`irq: the guest stopped early: ${JSON.stringify(reason)}`);
+    if (bus.unclaimedReads + bus.unclaimedWrites > 0) throw new Error("irq: the guest touched unexpected ports");
+    if (probe.samples.length !== PER_ROUND) throw new Error(`irq: tsvmm gave ${probe.samples.length} samples`);
+    return probe.samples;
+  } finally {
+    vm?.close();
+    memory?.close();
+    kvm.close();
+  }
+}
+
+export async function irqBenchmark(): Promise<void> {
+  const exe = buildReference();
+  const data = assembleFlat(readFileSync(join(ROOT, "guests", "bench_irq.S"), "utf8"), LOAD);
+  const guest = join(CACHE, "bench_irq.bin");
+  writeFileSync(guest, data);
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    // Alternate who goes first, so neither always runs right after the other.
+    if (i % 2 === 0) {
+      ours.push(...runTsvmm(data));
+      theirs.push(...runReference(exe, guest));
+    } else {
+      theirs.push(...runReference(exe, guest));
+      ours.push(...runTsvmm(data));
+    }
+  }
+  const t = median(ours);
+  const c = median(theirs);
+  const us = (v: number) => v.toFixed(1);
+  console.log(
+    `irq: tsvmm median ${us(t)} us p99 ${us(percentile(ours, 99))} us, C median ${us(c)} us p99 ${us(percentile(theirs, 99))} us, ratio ${(t / c).toFixed(3)} (${ours.length} interrupts each, ${ROUNDS} rounds interleaved)`,
+  );
+}
