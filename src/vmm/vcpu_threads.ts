@@ -15,6 +15,12 @@ import type { DeviceWorkerData, RunStats, VcpuWorkerData, WorkerMessage } from "
 const KICK_SIGNAL = 12;
 const noop = () => {};
 
+/**
+ * A vCPU thread holds little JavaScript state: small heaps keep an idle VM's footprint down (measured: about
+ * 1.5 MiB less per VM than Node's defaults). The old generation leaves room for --trace's disassembler.
+ */
+const VCPU_THREAD_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 48 };
+
 // One no-op SIGUSR2 handler for the process, installed while any machine runs: without a handler the
 // signal would kill the process; with it, it only interrupts KVM_RUN.
 let kickHandlerUsers = 0;
@@ -128,7 +134,10 @@ export class VcpuThreads {
           trace,
           ...(this.doorbell && { remote: { mailbox: mailboxes[i] as Int32Array, doorbell: this.doorbell.cells } }),
         };
-        const worker = new Worker(new URL("./vcpu_worker.js", import.meta.url), { workerData: data });
+        const worker = new Worker(new URL("./vcpu_worker.js", import.meta.url), {
+          workerData: data,
+          resourceLimits: VCPU_THREAD_LIMITS,
+        });
         workers.push(worker);
         // The first vCPU to stop for a reason of its own stops the others.
         return outcome(worker).then((o) => {
