@@ -58,12 +58,15 @@ export function close(fd: number): void {
 
 /** ioctl whose argument is a pointer to a buffer the kernel reads or fills. */
 export function ioctl(fd: number, request: number, arg: ArrayBufferView | null, name: string): number {
-  return check(`ioctl(${name})`, ioctlPtr(fd, request, arg) as number);
+  const rc = ioctlPtr(fd, request, arg) as number;
+  // The error's text is built only on failure: some ioctls (KVM_IRQ_LINE) are on hot paths.
+  return rc < 0 ? check(`ioctl(${name})`, rc) : rc;
 }
 
 /** ioctl whose argument is an integer. */
 export function ioctlValue(fd: number, request: number, value: number | bigint, name: string): number {
-  return check(`ioctl(${name})`, ioctlInt(fd, request, value) as number);
+  const rc = ioctlInt(fd, request, value) as number;
+  return rc < 0 ? check(`ioctl(${name})`, rc) : rc;
 }
 
 /** The raw ioctl for hot paths: returns -errno instead of throwing. */

@@ -12,7 +12,6 @@ import { GuestMemory } from "../memory/guest_memory.js";
 import { ByteRing } from "./byte_ring.js";
 import { Doorbell, RemoteBus } from "./device_mailbox.js";
 import { buildDevices } from "./devices.js";
-import { formatExit } from "./trace.js";
 import { VcpuControl, VcpuState } from "./vcpu_control.js";
 import { runVcpu, type StopReason } from "./vcpu_loop.js";
 import type { VcpuWorkerData, WorkerMessage } from "./worker_protocol.js";
@@ -66,14 +65,16 @@ try {
     return undefined;
   };
 
-  const trace = data.trace ? (line: string) => writeSync(2, `${line}\n`) : undefined;
+  // The tracer (and its disassembler) loads only when asked for: an idle vCPU thread stays small.
+  const formatExit = data.trace ? (await import("./trace.js")).formatExit : undefined;
+  const trace = formatExit ? (line: string) => writeSync(2, `${line}\n`) : undefined;
   let unclaimedSeen = 0;
   const traceExit = (run: KvmRun) => {
     if (run.exitReason === ExitReason.INTR) return;
     const unclaimed = bus.unclaimedReads + bus.unclaimedWrites;
     const note = unclaimed > unclaimedSeen ? " (unclaimed)" : "";
     unclaimedSeen = unclaimed;
-    trace?.(`${formatExit(vcpu, memory, run)}${note}`);
+    if (formatExit) trace?.(`${formatExit(vcpu, memory, run)}${note}`);
   };
   const counters = { exits: 0 };
   const started = process.hrtime.bigint();
