@@ -68,7 +68,9 @@ test("with the irqchip, a guest halted with interrupts off ends the run as a hal
 test("pause stops a spinning vCPU, resume lets it go on, stop ends it; nothing leaks", async (t) => {
   if (!needsKvm(t)) return;
   const fds = () => readdirSync("/proc/self/fd").length;
+  const threads = () => readdirSync("/proc/self/task").length;
   const fdsBefore = fds();
+  const threadsBefore = threads();
   const m = createMachine({ image: flat("count_forever.S"), console: () => {} });
   const counter = () => m.memory.readU32(0x2000);
   const running = m.run();
@@ -92,6 +94,9 @@ test("pause stops a spinning vCPU, resume lets it go on, stop ends it; nothing l
   }
   assert.equal(m.state, "closed");
   assert.equal(fds(), fdsBefore);
+  // The vCPU's worker thread is gone too (threads from Node's own pools may linger; none may be added).
+  await sleep(100);
+  assert.ok(threads() <= threadsBefore, `threads ${threads()} > ${threadsBefore}`);
 });
 
 /** Runs the CLI on a pseudo-terminal (test/helpers/pty_run.py), typing each step's input once its text shows. */
@@ -153,4 +158,43 @@ test("a reset through the i8042 ends the run with status 0; --reboot starts the 
   assert.equal(again.status, 124, again.stderr);
   const boots = again.stdout.split("\n").filter((l) => l === "boot").length;
   assert.ok(boots >= 2, `booted ${boots} times`);
+});
+
+test("--serial 4 adds COM2-COM4 at their usual ports, writing to the console", (t) => {
+  if (!needsKvm(t)) return;
+  const file = join(dir, "ports.bin");
+  writeFileSync(file, assembleFlat({ file: "serial_ports.S" }));
+  const four = spawnSync(process.execPath, [CLI, "run", "--serial", "4", file], { encoding: "utf8", timeout: 30_000 });
+  assert.equal(four.stdout, "com2=1 com3=1 com4=1\nvia com2\n");
+  assert.equal(four.status, 0, four.stderr);
+  const one = spawnSync(process.execPath, [CLI, "run", file], { encoding: "utf8", timeout: 30_000 });
+  assert.equal(one.stdout, "com2=0 com3=0 com4=0\n");
+  const bad = spawnSync(process.execPath, [CLI, "run", "--serial", "5", file], { encoding: "utf8", timeout: 30_000 });
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stderr, "tsvmm: --serial 5 is invalid: tsvmm has COM1 to COM4\n");
+});
+
+test("an error in the main thread ends the process promptly, with a vCPU inside KVM_RUN", (t) => {
+  if (!needsKvm(t)) return;
+  const spin = join(dir, "spin.bin");
+  writeFileSync(spin, assembleFlat({ file: "spin.S" }));
+  const script = `
+    import { readFileSync } from "node:fs";
+    import { createMachine } from ${JSON.stringify(join(ROOT, "dist", "src", "index.js"))};
+    const m = createMachine({ image: { kind: "flat", name: "spin", data: readFileSync(${JSON.stringify(spin)}) } });
+    m.run();
+    setTimeout(() => { throw new Error("boom in the main thread"); }, 300);
+  `;
+  const file = join(dir, "crash.mjs");
+  writeFileSync(file, script);
+  const started = Date.now();
+  const r = spawnSync(process.execPath, [file], {
+    encoding: "utf8",
+    timeout: 20_000,
+    killSignal: "SIGKILL",
+  });
+  assert.equal(r.status, 1, `status ${r.status}, ${r.stderr}`);
+  assert.match(r.stderr, /boom in the main thread/);
+  assert.equal(r.stdout, "spinning\n");
+  assert.ok(Date.now() - started < 10_000, "ends promptly");
 });

@@ -38,6 +38,7 @@ options:
   --timeout MS         stop the guest after MS milliseconds
   --cpus N             vCPUs (default 1); the others start through INIT-SIPI-SIPI
   --cpu MODEL          host (default) or baseline, with +feature/-feature, e.g. host,-x2apic
+  --serial N           serial ports COM1..COMN (1-4, default 1); all write to the console, COM1 reads it
   --reboot             when the guest resets the machine, start it again (default: end with status 0)
   --irqchip            in-kernel PIC, IOAPIC, LAPIC and PIT for a flat binary (kernels always have them)
   --trace              print every exit, with the instruction at RIP, to stderr
@@ -62,6 +63,7 @@ const OPTIONS = {
   trace: { type: "boolean" },
   irqchip: { type: "boolean" },
   cpus: { type: "string" },
+  serial: { type: "string" },
   reboot: { type: "boolean" },
   cpu: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -89,6 +91,7 @@ function parse(argv: string[]): Invocation | "help" {
   if (values.trace) config.trace = true;
   if (values.irqchip) config.irqchip = true;
   if (values.cpus !== undefined) config.cpus = parseNumber(values.cpus, "--cpus");
+  if (values.serial !== undefined) config.serialPorts = parseNumber(values.serial, "--serial");
   if (values.cpu !== undefined) config.cpuModel = parseCpuModel(values.cpu);
   const regs: Partial<Regs> = {};
   for (const r of values.reg ?? []) {

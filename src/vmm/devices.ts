@@ -13,7 +13,14 @@ import { UART_REGISTER_COUNT, Uart16550 } from "../devices/legacy/uart16550.js";
 import type { StopReason } from "./vcpu_loop.js";
 
 // Legacy PC port assignments.
-export const COM1_PORT = 0x3f8;
+/** COM1-COM4: base port and ISA interrupt line. COM3 and COM4 share COM1's and COM2's lines. */
+export const SERIAL_PORTS = [
+  { name: "com1", port: 0x3f8, irq: 4 },
+  { name: "com2", port: 0x2f8, irq: 3 },
+  { name: "com3", port: 0x3e8, irq: 4 },
+  { name: "com4", port: 0x2e8, irq: 3 },
+] as const;
+export const COM1_PORT = SERIAL_PORTS[0].port;
 export const DEBUG_EXIT_PORT = 0xf4;
 export const DEBUG_EXIT_SIZE = 4;
 export const FW_CFG_PORT = 0x510;
@@ -35,6 +42,8 @@ export interface DeviceConfig {
   cpus: number;
   /** The in-kernel irqchip owns the PIC ports; without it, stand-ins answer them. */
   irqchip: boolean;
+  /** How many of COM1-COM4 exist (COM1 always). Console input goes to COM1; all write to the console. */
+  serialPorts?: number;
 }
 
 /** Where console input waits until the UART has room for it. */
@@ -54,8 +63,25 @@ export interface DeviceContext {
   setIrq?: (gsi: number, level: boolean) => void;
 }
 
-/** ISA interrupt lines. */
-export const COM1_IRQ = 4;
+/**
+ * Interrupt lines several devices share (COM1 and COM3 on IRQ 4): the line is high while any source holds
+ * it high, as on an ISA bus with the sources wired-OR.
+ */
+function sharedLines(setIrq: (gsi: number, level: boolean) => void) {
+  const high = new Map<number, Set<number>>();
+  let nextSource = 0;
+  return (gsi: number) => {
+    const source = nextSource++;
+    return (level: boolean) => {
+      const holders = high.get(gsi) ?? new Set<number>();
+      high.set(gsi, holders);
+      const before = holders.size > 0;
+      if (level) holders.add(source);
+      else holders.delete(source);
+      if (holders.size > 0 !== before) setIrq(gsi, holders.size > 0);
+    };
+  };
+}
 
 /** A device registered at one port of a range it models as a whole: its accesses arrive at `offset`. */
 function atOffset(device: BusDevice, offset: number): BusDevice {
@@ -74,8 +100,11 @@ export interface Devices {
 export function buildDevices(config: DeviceConfig, ctx: DeviceContext): Devices {
   const bus = new IoBus();
   const { setIrq, consoleInput } = ctx;
-  const com1Irq = setIrq && ((level: boolean) => setIrq(COM1_IRQ, level));
-  const com1 = new Uart16550(ctx.consoleOutput, com1Irq);
+  const line = setIrq && sharedLines(setIrq);
+  const uarts = SERIAL_PORTS.slice(0, Math.max(1, Math.min(config.serialPorts ?? 1, SERIAL_PORTS.length))).map(
+    (com) => new Uart16550(ctx.consoleOutput, line?.(com.irq)),
+  );
+  const com1 = uarts[0] as Uart16550;
   const pollInput = () => {
     if (consoleInput && consoleInput.available > 0 && com1.rxSpace > 0) com1.receive(consoleInput.take(com1.rxSpace));
   };
@@ -88,6 +117,10 @@ export function buildDevices(config: DeviceConfig, ctx: DeviceContext): Devices 
     write: (offset: number, data: Uint8Array) => com1.write(offset, data),
   };
   bus.registerPio(COM1_PORT, UART_REGISTER_COUNT, com1Port, "com1");
+  uarts.slice(1).forEach((uart, i) => {
+    const com = SERIAL_PORTS[i + 1] as (typeof SERIAL_PORTS)[number];
+    bus.registerPio(com.port, UART_REGISTER_COUNT, uart, com.name);
+  });
   const requestExit = (code: number) => ctx.requestStop({ kind: "exit", code });
   const reset = () => ctx.requestStop({ kind: "reset" });
   bus.registerPio(DEBUG_EXIT_PORT, DEBUG_EXIT_SIZE, new DebugExit(requestExit), "isa-debug-exit");

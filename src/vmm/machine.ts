@@ -31,6 +31,7 @@ import { loadKernel } from "../loader/kernel.js";
 import type { MultibootModule } from "../loader/multiboot.js";
 import { GuestMemory } from "../memory/guest_memory.js";
 import { ByteRing } from "./byte_ring.js";
+import { SERIAL_PORTS } from "./devices.js";
 import { InputPump } from "./input_pump.js";
 import { describeStop, type StopDescription } from "./stop_report.js";
 import type { StopReason } from "./vcpu_loop.js";
@@ -98,6 +99,8 @@ export interface MachineConfig {
   cpus?: number;
   /** The CPU the guest sees through CPUID (default: what the host's KVM supports). */
   cpuModel?: CpuModel;
+  /** Serial ports, COM1 to COM4 (default 1). Input goes to COM1; every port writes to the console. */
+  serialPorts?: number;
 }
 
 /** The most vCPUs a machine may have (the MP table's room in the EBDA bounds it). */
@@ -148,6 +151,10 @@ export class Machine {
     const cpus = config.cpus ?? 1;
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS) {
       throw new UserError(`--cpus ${cpus} is invalid: it must be between 1 and ${MAX_CPUS}`);
+    }
+    const serialPorts = config.serialPorts ?? 1;
+    if (!Number.isInteger(serialPorts) || serialPorts < 1 || serialPorts > SERIAL_PORTS.length) {
+      throw new UserError(`--serial ${serialPorts} is invalid: tsvmm has COM1 to COM${SERIAL_PORTS.length}`);
     }
     const irqchip = config.irqchip ?? (config.image?.kind === "kernel" || cpus > 1);
     if (cpus > 1 && !irqchip) throw new UserError("several vCPUs need the in-kernel irqchip");
@@ -256,7 +263,12 @@ export class Machine {
     const threads = new VcpuThreads({
       vcpus: this.vcpus,
       memory: this.memory,
-      devices: { ramSize: this.memory.size, cpus: this.config.cpus, irqchip: this.config.irqchip },
+      devices: {
+        ramSize: this.memory.size,
+        cpus: this.config.cpus,
+        irqchip: this.config.irqchip,
+        serialPorts: this.config.serialPorts ?? 1,
+      },
       vmFd: this.config.irqchip ? this.vm.fd : undefined,
       consoleIn: this.consoleIn,
       console: this.config.console ?? ((bytes: Uint8Array) => process.stdout.write(bytes)),

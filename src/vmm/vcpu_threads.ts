@@ -31,6 +31,13 @@ function releaseKickHandler(): void {
   if (--kickHandlerUsers === 0) process.off("SIGUSR2", noop);
 }
 
+// Node cannot end while a worker sits in KVM_RUN: whatever ends the process (an uncaught error in the main
+// thread, process.exit), every running vCPU is kicked out on the way.
+const running = new Set<VcpuThreads>();
+process.on("exit", () => {
+  for (const threads of running) threads.stop();
+});
+
 export interface ThreadsConfig {
   vcpus: readonly Vcpu[];
   memory: GuestMemory;
@@ -79,6 +86,7 @@ export class VcpuThreads {
   async run(): Promise<ThreadsResult> {
     const { vcpus, memory, devices, vmFd, consoleIn, trace } = this.config;
     holdKickHandler();
+    running.add(this);
     const consoleOut = ByteRing.create();
     const mailboxes = vcpus.map(() => createMailbox());
     const workers: Worker[] = [];
@@ -161,6 +169,7 @@ export class VcpuThreads {
       await pump;
       this.doorbell?.requestStop();
       releaseKickHandler();
+      running.delete(this);
       await Promise.all([...workers, ...(host ? [host] : [])].map((w) => w.terminate()));
     }
   }
