@@ -24,7 +24,6 @@ const KVM_MP_STATE_SIZE = 4;
 const U64_SIZE = 8;
 const KVM_IRQ_LEVEL_SIZE = 8;
 const KVM_PIT_CONFIG_SIZE = 64;
-const KVM_IRQFD_SIZE = 32;
 const KVM_LAPIC_STATE_SIZE = 1024;
 
 export const KVM_GET_API_VERSION = io(0x00);
@@ -38,7 +37,6 @@ export const KVM_SET_TSS_ADDR = io(0x47);
 export const KVM_SET_IDENTITY_MAP_ADDR = iow(0x48, U64_SIZE);
 export const KVM_CREATE_IRQCHIP = io(0x60);
 export const KVM_IRQ_LINE = iow(0x61, KVM_IRQ_LEVEL_SIZE);
-export const KVM_IRQFD = iow(0x76, KVM_IRQFD_SIZE);
 export const KVM_CREATE_PIT2 = iow(0x77, KVM_PIT_CONFIG_SIZE);
 export const KVM_RUN = io(0x80);
 export const KVM_GET_REGS = ior(0x81, KVM_REGS_SIZE);
@@ -58,10 +56,5 @@ export const KVM_SET_GUEST_DEBUG = iow(0x9b, KVM_GUEST_DEBUG_SIZE);
 /** Capabilities (KVM_CAP_*) this project relies on. */
 export const KVM_CAP_IRQCHIP = 0;
 export const KVM_CAP_USER_MEMORY = 3;
-export const KVM_CAP_SET_TSS_ADDR = 4;
-export const KVM_CAP_EXT_CPUID = 7;
-export const KVM_CAP_MP_STATE = 14;
 export const KVM_CAP_PIT2 = 33;
-export const KVM_CAP_IRQFD = 32;
-export const KVM_CAP_SET_GUEST_DEBUG = 23;
 export const KVM_CAP_IMMEDIATE_EXIT = 136;

@@ -290,15 +290,6 @@ export function decodeMsrs(buf: Uint8Array, count: number): MsrEntry[] {
 /** KVM_MP_STATE_* values. */
 export const MpState = { RUNNABLE: 0, UNINITIALIZED: 1, INIT_RECEIVED: 2, HALTED: 3, SIPI_RECEIVED: 4 } as const;
 
-/** struct kvm_irq_level: a GSI and its level. */
-export function encodeIrqLevel(irq: number, level: boolean): Uint8Array {
-  const buf = new Uint8Array(8);
-  const dv = new DataView(buf.buffer);
-  dv.setUint32(0, irq, true);
-  dv.setUint32(4, level ? 1 : 0, true);
-  return buf;
-}
-
 /** struct kvm_pit_config. KVM_PIT_SPEAKER_DUMMY gives port 0x61 a stand-in speaker. */
 export const KVM_PIT_SPEAKER_DUMMY = 1;
 export function encodePitConfig(flags: number): Uint8Array {

@@ -22,6 +22,7 @@ import { bootMsrs } from "../arch/x86/msrs.js";
 import type { EntryMode } from "../arch/x86/regs.js";
 import { UserError } from "../errors.js";
 import { SEED_CODE, SEED_REGS } from "../guests/seed.js";
+import { KVM_CAP_IRQCHIP, KVM_CAP_PIT2 } from "../kvm/ioctls.js";
 import { MpState, type Regs } from "../kvm/structs.js";
 import { Kvm } from "../kvm/system.js";
 import type { Vcpu } from "../kvm/vcpu.js";
@@ -146,24 +147,13 @@ export class Machine {
   }
 
   static create(config: MachineConfig = {}): Machine {
-    const memorySize = config.memorySize ?? DEFAULT_MEMORY_SIZE;
-    validateMemorySize(memorySize);
-    const cpus = config.cpus ?? 1;
-    if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS) {
-      throw new UserError(`--cpus ${cpus} is invalid: it must be between 1 and ${MAX_CPUS}`);
-    }
-    const serialPorts = config.serialPorts ?? 1;
-    if (!Number.isInteger(serialPorts) || serialPorts < 1 || serialPorts > SERIAL_PORTS.length) {
-      throw new UserError(`--serial ${serialPorts} is invalid: tsvmm has COM1 to COM${SERIAL_PORTS.length}`);
-    }
-    const irqchip = config.irqchip ?? (config.image?.kind === "kernel" || cpus > 1);
-    if (cpus > 1 && !irqchip) throw new UserError("several vCPUs need the in-kernel irqchip");
+    const { memorySize, cpus, irqchip } = validateConfig(config);
     const kvm = Kvm.open(config.kvmPath);
     let vm: Vm | undefined;
     let memory: GuestMemory | undefined;
     try {
       vm = kvm.createVm();
-      if (irqchip) createInterruptControllers(vm);
+      if (irqchip) createInterruptControllers(kvm, vm);
       memory = GuestMemory.create([{ gpa: 0, size: memorySize }]);
       memory.regions.forEach((r, slot) => {
         vm?.setUserMemoryRegion({
@@ -174,18 +164,7 @@ export class Machine {
           userspaceAddr: r.hostAddr,
         });
       });
-      const supported = kvm.supportedCpuid();
-      const model = config.cpuModel ?? { base: "host", overrides: [] };
-      const vcpus: Vcpu[] = [];
-      for (let id = 0; id < cpus; id++) {
-        const vcpu = vm.createVcpu(id);
-        vcpus.push(vcpu);
-        vcpu.setCpuid(buildCpuid(supported, { id, count: cpus }, model));
-        vcpu.setMsrs(bootMsrs());
-        if (irqchip) setupLapicLints(vcpu);
-        // Application processors sleep until the boot CPU sends them INIT and SIPI through its local APIC.
-        if (irqchip && id > 0) vcpu.setMpState(MpState.UNINITIALIZED);
-      }
+      const vcpus = createVcpus(kvm, vm, cpus, irqchip, config.cpuModel ?? { base: "host", overrides: [] });
       const machine = new Machine({ ...config, irqchip, cpus }, kvm, vm, memory, vcpus);
       machine.load();
       return machine;
@@ -334,11 +313,50 @@ export class Machine {
 }
 
 /** The PC's interrupt controllers and timer, in the kernel; KVM needs its TSS and identity-map pages first. */
-function createInterruptControllers(vm: Vm): void {
+function createInterruptControllers(kvm: Kvm, vm: Vm): void {
+  for (const [cap, name] of [
+    [KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"],
+    [KVM_CAP_PIT2, "KVM_CAP_PIT2"],
+  ] as const) {
+    if (kvm.checkExtension(cap) <= 0) throw new UserError(`this host's KVM lacks ${name}: no in-kernel irqchip`);
+  }
   vm.setTssAddr(KVM_TSS_ADDR);
   vm.setIdentityMapAddr(KVM_IDENTITY_MAP_ADDR);
   vm.createIrqchip();
   vm.createPit2();
+}
+
+/** vCPUs with their CPUID, boot MSRs and local APIC wiring; every AP waits for INIT-SIPI-SIPI. */
+function createVcpus(kvm: Kvm, vm: Vm, cpus: number, irqchip: boolean, model: CpuModel): Vcpu[] {
+  const supported = kvm.supportedCpuid();
+  const vcpus: Vcpu[] = [];
+  for (let id = 0; id < cpus; id++) {
+    const vcpu = vm.createVcpu(id);
+    vcpus.push(vcpu);
+    vcpu.setCpuid(buildCpuid(supported, { id, count: cpus }, model));
+    vcpu.setMsrs(bootMsrs());
+    if (irqchip) setupLapicLints(vcpu);
+    // Application processors sleep until the boot CPU sends them INIT and SIPI through its local APIC.
+    if (irqchip && id > 0) vcpu.setMpState(MpState.UNINITIALIZED);
+  }
+  return vcpus;
+}
+
+/** Checks the sizes and counts a config asks for, and settles the defaults that depend on each other. */
+function validateConfig(config: MachineConfig): { memorySize: number; cpus: number; irqchip: boolean } {
+  const memorySize = config.memorySize ?? DEFAULT_MEMORY_SIZE;
+  validateMemorySize(memorySize);
+  const cpus = config.cpus ?? 1;
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS) {
+    throw new UserError(`--cpus ${cpus} is invalid: it must be between 1 and ${MAX_CPUS}`);
+  }
+  const serialPorts = config.serialPorts ?? 1;
+  if (!Number.isInteger(serialPorts) || serialPorts < 1 || serialPorts > SERIAL_PORTS.length) {
+    throw new UserError(`--serial ${serialPorts} is invalid: tsvmm has COM1 to COM${SERIAL_PORTS.length}`);
+  }
+  const irqchip = config.irqchip ?? (config.image?.kind === "kernel" || cpus > 1);
+  if (cpus > 1 && !irqchip) throw new UserError("several vCPUs need the in-kernel irqchip");
+  return { memorySize, cpus, irqchip };
 }
 
 function validateMemorySize(size: number): void {
