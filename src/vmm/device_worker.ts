@@ -8,8 +8,8 @@ import { Doorbell, serveMailboxes } from "./device_mailbox.js";
 import { buildDevices } from "./devices.js";
 import type { DeviceWorkerData, WorkerMessage } from "./worker_protocol.js";
 
-/** Wake at least this often to take console input that arrived without a ring. */
-const IDLE_WAIT_MS = 20;
+/** Requests and console input ring the doorbell; this timeout is only a safety net. */
+const IDLE_WAIT_MS = 1000;
 
 const data = workerData as DeviceWorkerData;
 const post = (m: WorkerMessage) => parentPort?.postMessage(m);

@@ -117,7 +117,7 @@ export interface RunResult {
 }
 
 /** How often a vCPU is asked whether it halted for good (one vCPU with the irqchip, where HLT stays in KVM). */
-const HALT_PROBE_MS = 200;
+const HALT_PROBE_MS = 500;
 const noop = () => {};
 
 /** created -> running <-> paused -> stopped (run() resolved) -> closed. */

@@ -14,6 +14,8 @@ import type { DeviceWorkerData, RunStats, VcpuWorkerData, WorkerMessage } from "
 /** SIGUSR2 kicks a vCPU thread out of KVM_RUN (SIGUSR1 belongs to Node's inspector). */
 const KICK_SIGNAL = 12;
 const noop = () => {};
+/** The console pump sleeps until the producer's notify; the timeout is only a safety net. */
+const CONSOLE_WAIT_MS = 1000;
 
 /**
  * A vCPU thread holds little JavaScript state: small heaps keep an idle VM's footprint down (measured: about
@@ -95,7 +97,7 @@ export class VcpuThreads {
     let finished = false;
     const pump = (async () => {
       while (!finished) {
-        await consoleOut.waitForData(50);
+        await consoleOut.waitForData(CONSOLE_WAIT_MS);
         const bytes = consoleOut.drain();
         if (bytes.length > 0) this.config.console(bytes);
       }
