@@ -5,19 +5,10 @@
  * On each OUT to the ready port: t0 = now, KVM_IRQ_LINE IRQ 5 high then low, back into KVM_RUN. The OUT to
  * the ack port from the guest's handler gives t1; latency = t1 - t0. The first WARMUP are not printed.
  */
-#include <fcntl.h>
-#include <linux/kvm.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <time.h>
-#include <unistd.h>
 
-#define MEM_SIZE 0x10000
-#define LOAD 0x1000
+#include "flat_guest.h"
+
 #define READY_PORT 0xe0
 #define ACK_PORT 0xe1
 #define IRQ 5
@@ -28,14 +19,6 @@
 #define APIC_MODE_MASK (0x7 << 8)
 #define APIC_MODE_NMI (0x4 << 8)
 #define APIC_MODE_EXTINT (0x7 << 8)
-
-static void die(const char *what) { perror(what); exit(1); }
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
-}
 
 static void set_lvt(struct kvm_lapic_state *s, int reg, uint32_t mode) {
   uint32_t v;
@@ -55,32 +38,17 @@ int main(int argc, char **argv) {
   uint64_t *lat = calloc(count, sizeof *lat);
   if (count <= 0 || warmup < 0 || !lat) { fprintf(stderr, "irq: bad COUNT or WARMUP\n"); return 2; }
 
-  int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-  if (kvm < 0) die("/dev/kvm");
-  int vm = ioctl(kvm, KVM_CREATE_VM, 0);
-  if (vm < 0) die("KVM_CREATE_VM");
+  struct flat_guest g = flat_guest_vm();
+  int vm = g.vm;
   if (ioctl(vm, KVM_SET_TSS_ADDR, TSS_ADDR) < 0) die("KVM_SET_TSS_ADDR");
   uint64_t identity = IDENTITY_MAP_ADDR;
   if (ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0) die("KVM_SET_IDENTITY_MAP_ADDR");
   if (ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0) die("KVM_CREATE_IRQCHIP");
   struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
   if (ioctl(vm, KVM_CREATE_PIT2, &pit) < 0) die("KVM_CREATE_PIT2");
-
-  uint8_t *mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (mem == MAP_FAILED) die("mmap");
-  FILE *f = fopen(argv[1], "rb");
-  if (!f) die(argv[1]);
-  size_t n = fread(mem + LOAD, 1, MEM_SIZE - LOAD, f);
-  fclose(f);
-  if (n == 0) die("empty guest");
-  struct kvm_userspace_memory_region region = {
-      .slot = 0, .guest_phys_addr = 0, .memory_size = MEM_SIZE, .userspace_addr = (uint64_t)mem};
-  if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0) die("KVM_SET_USER_MEMORY_REGION");
-  int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
-  if (vcpu < 0) die("KVM_CREATE_VCPU");
-  int run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
-  struct kvm_run *run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
-  if (run == MAP_FAILED) die("mmap kvm_run");
+  flat_guest_load(&g, argv[1]);
+  int vcpu = g.vcpu;
+  struct kvm_run *run = g.run;
 
   /* LINT0 delivers the PIC's interrupts (ExtINT), LINT1 the NMI, as tsvmm's setupLapicLints does. */
   struct kvm_lapic_state lapic;
@@ -88,14 +56,6 @@ int main(int argc, char **argv) {
   set_lvt(&lapic, APIC_LVT_LINT0, APIC_MODE_EXTINT);
   set_lvt(&lapic, APIC_LVT_LINT1, APIC_MODE_NMI);
   if (ioctl(vcpu, KVM_SET_LAPIC, &lapic) < 0) die("KVM_SET_LAPIC");
-
-  struct kvm_sregs sregs;
-  if (ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0) die("KVM_GET_SREGS");
-  sregs.cs.base = 0;
-  sregs.cs.selector = 0;
-  if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0) die("KVM_SET_SREGS");
-  struct kvm_regs regs = {.rip = LOAD, .rflags = 2};
-  if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0) die("KVM_SET_REGS");
 
   long total = count + warmup, raised = 0, acked = 0;
   uint64_t t0 = 0;
