@@ -30,7 +30,7 @@ import type { Vm } from "../kvm/vm.js";
 import { loadFlat } from "../loader/flat.js";
 import { loadKernel } from "../loader/kernel.js";
 import type { MultibootModule } from "../loader/multiboot.js";
-import { GuestMemory } from "../memory/guest_memory.js";
+import { GuestMemory, PAGE_SIZE } from "../memory/guest_memory.js";
 import { ByteRing } from "./byte_ring.js";
 import { SERIAL_PORTS } from "./devices.js";
 import { InputPump } from "./input_pump.js";
@@ -119,12 +119,14 @@ export interface RunResult {
 /** How often a vCPU is asked whether it halted for good (one vCPU with the irqchip, where HLT stays in KVM). */
 const HALT_PROBE_MS = 500;
 const noop = () => {};
+/** Typed-ahead console input waiting for the guest's UART; more waits in the input pump. */
+const CONSOLE_INPUT_BUFFER = 4096;
 
 /** created -> running <-> paused -> stopped (run() resolved) -> closed. */
 export type MachineState = "created" | "running" | "paused" | "stopped" | "closed";
 
 export class Machine {
-  private readonly consoleIn = ByteRing.create(4096);
+  private readonly consoleIn = ByteRing.create(CONSOLE_INPUT_BUFFER);
   private readonly input = new InputPump(this.consoleIn, () => this.threads?.inputArrived());
   private threads: VcpuThreads | undefined;
   private running: Promise<RunResult> | undefined;
@@ -360,7 +362,7 @@ function validateConfig(config: MachineConfig): { memorySize: number; cpus: numb
 }
 
 function validateMemorySize(size: number): void {
-  if (!Number.isSafeInteger(size) || size < MIN_MEMORY_SIZE || size > MAX_MEMORY_SIZE || size % 4096 !== 0) {
+  if (!Number.isSafeInteger(size) || size < MIN_MEMORY_SIZE || size > MAX_MEMORY_SIZE || size % PAGE_SIZE !== 0) {
     throw new UserError(
       `memory size ${size} is invalid: it must be a multiple of 4 KiB between ${MIN_MEMORY_SIZE >> 10} KiB and ${MAX_MEMORY_SIZE / 2 ** 30} GiB`,
     );

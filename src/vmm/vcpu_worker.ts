@@ -3,6 +3,7 @@
 // pause, probe) arrive through shared cells with a kick out of KVM_RUN.
 import { writeSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
+import { RFLAGS_IF } from "../arch/x86/cpu_mode.js";
 import { ExitReason, type KvmRun } from "../kvm/run.js";
 import { MpState } from "../kvm/structs.js";
 import { gettid } from "../kvm/sys.js";
@@ -15,8 +16,6 @@ import { buildDevices } from "./devices.js";
 import { VcpuControl, VcpuState } from "./vcpu_control.js";
 import { runVcpu, type StopReason } from "./vcpu_loop.js";
 import type { VcpuWorkerData, WorkerMessage } from "./worker_protocol.js";
-
-const RFLAGS_IF = 1n << 9n;
 
 function remoteDevices(remote: NonNullable<VcpuWorkerData["remote"]>) {
   return { bus: new RemoteBus(remote.mailbox, new Doorbell(remote.doorbell)), pollInput: () => {} };

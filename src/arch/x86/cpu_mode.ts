@@ -7,6 +7,8 @@ export const CR0_PG = 1n << 31n;
 export const CR4_PSE = 1n << 4n;
 export const CR4_PAE = 1n << 5n;
 export const EFER_LME = 1n << 8n;
+/** RFLAGS.IF: maskable interrupts enabled. */
+export const RFLAGS_IF = 1n << 9n;
 export const EFER_LMA = 1n << 10n;
 
 export type CpuMode = "real" | "protected" | "paged32" | "pae" | "long" | "compat";
