@@ -62,12 +62,11 @@ type Outcome =
   | { type: "stopped"; reason: StopReason; stats: RunStats }
   | { type: "error"; message: string; stack: string };
 
-/** Resolves with a worker's first message of interest; rejects if it dies without one. */
-function outcome(worker: Worker, onOther: (m: WorkerMessage) => void = noop): Promise<Outcome> {
+/** Resolves with a vCPU worker's result; rejects if it dies without one. */
+function outcome(worker: Worker): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     worker.on("message", (m: WorkerMessage) => {
       if (m.type === "stopped" || m.type === "error") resolve(m);
-      else onOther(m);
     });
     worker.once("error", reject);
     worker.once("exit", (code) => reject(new Error(`a worker thread exited (${code}) without a result`)));
@@ -131,6 +130,7 @@ export class VcpuThreads {
           });
           host?.once("error", reject);
         });
+        hostDone.catch(noop); // awaited below; this only keeps an early failure from counting as unhandled
       }
       const outcomes = vcpus.map((vcpu, i) => {
         const data: VcpuWorkerData = {
@@ -166,6 +166,8 @@ export class VcpuThreads {
       const vcpu = vcpus[this.deviceStop || own < 0 ? 0 : own] as Vcpu;
       return { reason, vcpu, stats: sumStats(stopped.map((o) => o.stats)) };
     } finally {
+      // Whatever ended the run, no vCPU thread may be left inside KVM_RUN: terminate() cannot interrupt it.
+      this.stop();
       finished = true;
       consoleOut.wake();
       await pump;
