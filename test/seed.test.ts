@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +7,7 @@ import { test } from "node:test";
 import { SEED_CODE } from "../src/guests/seed.js";
 import { assembleFlat } from "./helpers/assemble.js";
 import { needsKvm } from "./helpers/kvm.js";
-import { runCli, runMachine } from "./helpers/run.js";
+import { CLI, runCli, runMachine } from "./helpers/run.js";
 
 test("guests/seed.S assembles to the embedded seed bytes", () => {
   assert.deepEqual(assembleFlat({ file: "seed.S" }), Buffer.from(SEED_CODE));
@@ -53,5 +54,14 @@ test("tsvmm run loads a flat real-mode binary and --reg sets its registers", (t)
   writeFileSync(file, assembleFlat({ file: "seed.S" }));
   const r = runCli(["run", "--mode", "real", "--reg", "rax=3", "--reg", "bx=4", file]);
   assert.equal(r.stdout, "7\n");
+  assert.equal(r.status, 0);
+});
+
+test("KVM_RUN goes through the native addon when it was built (CI builds it), and through koffi without it", async (t) => {
+  if (!needsKvm(t)) return;
+  const { nativeKvmRun } = await import("../src/kvm/native_run.js");
+  if (process.env.CI) assert.ok(nativeKvmRun, "CI builds the native KVM_RUN addon at npm ci");
+  const r = spawnSync(process.execPath, [CLI], { encoding: "utf8", env: { ...process.env, TSVMM_NATIVE: "0" } });
+  assert.equal(r.stdout, "4\n");
   assert.equal(r.status, 0);
 });
