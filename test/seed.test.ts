@@ -59,8 +59,8 @@ test("tsvmm run loads a flat real-mode binary and --reg sets its registers", (t)
 
 test("KVM_RUN goes through the native addon when it was built (CI builds it), and through koffi without it", async (t) => {
   if (!needsKvm(t)) return;
-  const { nativeKvmRun } = await import("../src/kvm/native_run.js");
-  if (process.env.CI) assert.ok(nativeKvmRun, "CI builds the native KVM_RUN addon at npm ci");
+  const { nativeKvm } = await import("../src/kvm/native_run.js");
+  if (process.env.CI) assert.ok(nativeKvm, "CI builds the native KVM_RUN addon at npm ci");
   const r = spawnSync(process.execPath, [CLI], { encoding: "utf8", env: { ...process.env, TSVMM_NATIVE: "0" } });
   assert.equal(r.stdout, "4\n");
   assert.equal(r.status, 0);

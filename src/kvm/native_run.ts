@@ -1,18 +1,22 @@
-// KVM_RUN through the optional Node-API addon (native/kvm_run.c), when it was built at install: it costs
-// less per exit than a koffi call. TSVMM_NATIVE=0 turns it off; without it, KVM_RUN goes through koffi.
+// KVM_RUN and KVM_IRQ_LINE through the optional Node-API addon (native/kvm_run.c), when it was built at
+// install: each costs less per call than through koffi. TSVMM_NATIVE=0 turns it off; without it, both go
+// through koffi like every other ioctl.
 import { createRequire } from "node:module";
 
-type NativeRun = (fd: number) => number;
+interface NativeKvm {
+  /** KVM_RUN: the ioctl's result, or -errno. */
+  run(vcpuFd: number): number;
+  /** KVM_IRQ_LINE: the ioctl's result, or -errno. */
+  irqLine(vmFd: number, gsi: number, level: number): number;
+}
 
-function load(): NativeRun | undefined {
+function load(): NativeKvm | undefined {
   if (process.env.TSVMM_NATIVE === "0") return undefined;
   try {
-    const addon = createRequire(import.meta.url)("../../../build/Release/kvm_run.node") as { run: NativeRun };
-    return addon.run;
+    return createRequire(import.meta.url)("../../../build/Release/kvm_run.node") as NativeKvm;
   } catch {
     return undefined;
   }
 }
 
-/** KVM_RUN returning its result or -errno, or undefined when the addon is not there. */
-export const nativeKvmRun: NativeRun | undefined = load();
+export const nativeKvm: NativeKvm | undefined = load();

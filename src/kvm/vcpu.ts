@@ -16,7 +16,7 @@ import {
   KVM_SET_SREGS,
   KVM_TRANSLATE,
 } from "./ioctls.js";
-import { nativeKvmRun } from "./native_run.js";
+import { nativeKvm } from "./native_run.js";
 import { KvmRun } from "./run.js";
 import {
   type CpuidEntry,
@@ -93,7 +93,7 @@ export class Vcpu {
    * gets when INIT or SIPI wakes it from its wait. Any other failure throws.
    */
   runOnce(): boolean {
-    const rc = nativeKvmRun ? nativeKvmRun(this.fd) : ioctlRaw(this.fd, KVM_RUN);
+    const rc = nativeKvm ? nativeKvm.run(this.fd) : ioctlRaw(this.fd, KVM_RUN);
     if (rc >= 0) return true;
     if (rc === -EINTR || rc === -EAGAIN) return false;
     throw new SysError("ioctl(KVM_RUN)", -rc);

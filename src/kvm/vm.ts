@@ -8,8 +8,9 @@ import {
   KVM_SET_TSS_ADDR,
   KVM_SET_USER_MEMORY_REGION,
 } from "./ioctls.js";
+import { nativeKvm } from "./native_run.js";
 import { encodeMemoryRegion, encodePitConfig, KVM_PIT_SPEAKER_DUMMY, type MemoryRegion } from "./structs.js";
-import { close, ioctl, ioctlValue } from "./sys.js";
+import { close, ioctl, ioctlValue, SysError } from "./sys.js";
 import { Vcpu } from "./vcpu.js";
 
 export class Vm {
@@ -49,6 +50,11 @@ export class Vm {
 
   /** Sets the level of an interrupt line (GSI); callable from any thread. */
   irqLine(gsi: number, level: boolean): void {
+    if (nativeKvm) {
+      const rc = nativeKvm.irqLine(this.fd, gsi, level ? 1 : 0);
+      if (rc < 0) throw new SysError("ioctl(KVM_IRQ_LINE)", -rc);
+      return;
+    }
     this.irqLevel[0] = gsi;
     this.irqLevel[1] = level ? 1 : 0;
     ioctl(this.fd, KVM_IRQ_LINE, this.irqLevel, "KVM_IRQ_LINE");
