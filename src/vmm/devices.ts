@@ -9,7 +9,7 @@ import { I8042 } from "../devices/legacy/i8042.js";
 import { I8259Mask } from "../devices/legacy/i8259_mask.js";
 import { PostCode } from "../devices/legacy/post_code.js";
 import { ResetControlRegister, SystemControlPortA } from "../devices/legacy/reset_control.js";
-import { UART_REGISTER_COUNT, Uart16550 } from "../devices/legacy/uart16550.js";
+import { UART_IER, UART_REGISTER_COUNT, Uart16550 } from "../devices/legacy/uart16550.js";
 import type { StopReason } from "./vcpu_loop.js";
 
 // Legacy PC port assignments.
@@ -108,13 +108,18 @@ export function buildDevices(config: DeviceConfig, ctx: DeviceContext): Devices 
   const pollInput = () => {
     if (consoleInput && consoleInput.available > 0 && com1.rxSpace > 0) com1.receive(consoleInput.take(com1.rxSpace));
   };
-  // Top the receive FIFO up before each access, so a guest polling LSR sees input as it arrives.
+  // Top the receive FIFO up before each read, so a guest polling LSR sees input as it arrives, and before
+  // IER writes, so one that enables the received-data interrupt gets it for input typed before. (THR
+  // writes, the hot path, skip it.)
   const com1Port = {
     read: (offset: number, data: Uint8Array) => {
       pollInput();
       com1.read(offset, data);
     },
-    write: (offset: number, data: Uint8Array) => com1.write(offset, data),
+    write: (offset: number, data: Uint8Array) => {
+      if (offset === UART_IER) pollInput();
+      com1.write(offset, data);
+    },
   };
   bus.registerPio(COM1_PORT, UART_REGISTER_COUNT, com1Port, "com1");
   uarts.slice(1).forEach((uart, i) => {

@@ -6,6 +6,8 @@ import type { BusDevice } from "../../bus/io_bus.js";
 // Register offsets from the base port.
 const RBR_THR_DLL = 0;
 const IER_DLM = 1;
+/** The interrupt enable register's offset, for wiring that must act before a guest enables interrupts. */
+export const UART_IER = IER_DLM;
 const IIR_FCR = 2;
 const LCR = 3;
 const MCR = 4;
