@@ -2,13 +2,13 @@
 // tsvmm (`tsvmm run --kernel FILE`) against QEMU (`qemu-system-x86_64 -kernel FILE`, KVM) booting the same file,
 // interleaved, medians of several rounds. Each process runs to its end (the kernel exits through
 // isa-debug-exit), so one never overlaps the next.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { buildElf, ROOT } from "../test/helpers/build_guest.js";
+import { ensureQemu, QEMU } from "./references.js";
 import { median } from "./stats.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
-const QEMU = "qemu-system-x86_64";
 /** The kernel writes 0x21 to isa-debug-exit: both VMMs then exit with status (0x21 << 1) | 1. */
 const KERNEL_STATUS = (0x21 << 1) | 1;
 /** The kernel's first line (see the header of guests/multiboot_kernel.S). */
@@ -19,14 +19,6 @@ interface Vmm {
   name: string;
   command: string;
   args: string[];
-}
-
-function ensureQemu(): void {
-  if (!spawnSync(QEMU, ["--version"], { stdio: "ignore" }).error) return;
-  process.stderr.write(`coldstart: ${QEMU} not found, installing qemu-system-x86 with apt-get\n`);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  execFileSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env });
-  execFileSync("apt-get", ["install", "-y", "-qq", "qemu-system-x86"], { stdio: ["ignore", "ignore", "inherit"], env });
 }
 
 /** Spawns `vmm` and resolves with the milliseconds from spawn to its first stdout byte, once it has exited. */
@@ -68,7 +60,7 @@ function firstByteMs(vmm: Vmm): Promise<number> {
 }
 
 export async function coldstartBenchmark(): Promise<void> {
-  ensureQemu();
+  ensureQemu("coldstart");
   const kernel = buildElf("multiboot_kernel.S", "multiboot_kernel.ld", "elf32");
   const tsvmm: Vmm = {
     name: "tsvmm",

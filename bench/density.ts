@@ -5,17 +5,17 @@
 // guest has spoken). Then stops and closes them all and checks that every one ended and released its file
 // descriptors. The reference is the RSS of one QEMU process (KVM) booting the same file with the same RAM,
 // measured before and after tsvmm's run (mean of the two).
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createMachine, type Machine, type RunResult } from "../src/vmm/machine.js";
 import { buildFlat } from "../test/helpers/build_guest.js";
+import { ensureQemu, QEMU } from "./references.js";
 import { median } from "./stats.js";
 
 const VMS = Number(process.env.BENCH_DENSITY_VMS ?? 100);
 const MEMORY = 16 << 20;
 const KERNEL_ADDR = 0x100000;
-const QEMU = "qemu-system-x86_64";
 /** How long a QEMU gets after its guest has spoken before its RSS is read. */
 const QEMU_SETTLE_MS = 1500;
 /** RSS counts as settled when two reads this far apart differ by less than SETTLE_KB. */
@@ -25,14 +25,6 @@ const SETTLE_MIN_MS = 1000;
 const SETTLE_MAX_MS = 10_000;
 const BOOT_TIMEOUT_MS = 60_000;
 const MIB = 1024;
-
-function ensureQemu(): void {
-  if (!spawnSync(QEMU, ["--version"], { stdio: "ignore" }).error) return;
-  process.stderr.write(`density: ${QEMU} not found, installing qemu-system-x86 with apt-get\n`);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  execFileSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env });
-  execFileSync("apt-get", ["install", "-y", "-qq", "qemu-system-x86"], { stdio: ["ignore", "ignore", "inherit"], env });
-}
 
 /** VmRSS of a process, in KiB. */
 function rssKb(pid: number | "self" = "self"): number {
@@ -167,7 +159,7 @@ async function tsvmmDensity(data: Uint8Array): Promise<{ kbPerVm: number; vmsPer
 }
 
 export async function densityBenchmark(): Promise<void> {
-  ensureQemu();
+  ensureQemu("density");
   const kernel = buildFlat("bench_idle.S", KERNEL_ADDR);
   const data = readFileSync(kernel);
   const qemuBefore = await qemuRssKb(kernel);

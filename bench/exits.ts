@@ -1,24 +1,16 @@
 // bench/exits: the cost of one guest exit (port I/O, and MMIO) in tsvmm against a minimal C VMM running
 // the same guest with the same KVM_RUN loop, interleaved, medians of several rounds.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { assembleFlat } from "../src/loader/assemble.js";
 import { createMachine } from "../src/vmm/machine.js";
+import { buildReference, CACHE, ROOT } from "./references.js";
 import { median } from "./stats.js";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
-const CACHE = join(ROOT, ".cache", "bench");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
 const LOAD = 0x1000;
 const MEMORY = 64 << 10;
-
-function buildReference(): string {
-  mkdirSync(CACHE, { recursive: true });
-  const exe = join(CACHE, "exits");
-  execFileSync("gcc", ["-O2", "-o", exe, join(ROOT, "bench", "exits.c")]);
-  return exe;
-}
 
 function runReference(exe: string, guest: string, workload: string): { exits: number; ns: number } {
   const [exits, ns] = execFileSync(exe, [guest, workload], { encoding: "utf8" }).trim().split(" ").map(Number);
@@ -37,7 +29,7 @@ async function runTsvmm(data: Uint8Array): Promise<{ exits: number; ns: number }
 }
 
 export async function exitsBenchmark(): Promise<void> {
-  const exe = buildReference();
+  const exe = buildReference("exits");
   for (const workload of ["io", "mmio"]) {
     const data = assembleFlat(readFileSync(join(ROOT, "guests", `bench_${workload}.S`), "utf8"), LOAD);
     const guest = join(CACHE, `bench_${workload}.bin`);

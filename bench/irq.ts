@@ -5,7 +5,7 @@
 // bus dispatch and ioctl layer; the reference is a C VMM (bench/irq.c) doing the same with the same guest.
 // Rounds alternate between the two; samples are pooled.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setupLapicLints } from "../src/arch/x86/lapic.js";
@@ -17,10 +17,9 @@ import type { Vm } from "../src/kvm/vm.js";
 import { assembleFlat } from "../src/loader/assemble.js";
 import { GuestMemory } from "../src/memory/guest_memory.js";
 import { runVcpu, StopFlag } from "../src/vmm/vcpu_loop.js";
+import { buildReference, CACHE, ROOT } from "./references.js";
 import { median, percentile } from "./stats.js";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
-const CACHE = join(ROOT, ".cache", "bench");
 const ROUNDS = 5;
 /** Interrupts measured per round and side; ROUNDS * PER_ROUND in all. */
 const PER_ROUND = 2000;
@@ -31,13 +30,6 @@ const MEMORY = 64 << 10;
 /** The guest's ports (see guests/bench_irq.S): ready at READY_PORT, ack at READY_PORT + 1. */
 const READY_PORT = 0xe0;
 const IRQ = 5;
-
-function buildReference(): string {
-  mkdirSync(CACHE, { recursive: true });
-  const exe = join(CACHE, "irq");
-  execFileSync("gcc", ["-O2", "-o", exe, join(ROOT, "bench", "irq.c")]);
-  return exe;
-}
 
 /** Latencies in microseconds from the C VMM. */
 function runReference(exe: string, guest: string): number[] {
@@ -137,7 +129,7 @@ function runTsvmm(data: Uint8Array): number[] {
 }
 
 export async function irqBenchmark(): Promise<void> {
-  const exe = buildReference();
+  const exe = buildReference("irq");
   const data = assembleFlat(readFileSync(join(ROOT, "guests", "bench_irq.S"), "utf8"), LOAD);
   const guest = join(CACHE, "bench_irq.bin");
   writeFileSync(guest, data);
