@@ -1,0 +1,194 @@
+// The run loop: decoded basic blocks cached by the guest physical address of their first byte, dropped when
+// a write touches their page (the guest's own, a device's or a loader's). Requests from the host (kick, device
+// stop) are checked between blocks; faults unwind an instruction and are delivered before the next block.
+import type { RunHooks, VcpuExit } from "../accelerator.js";
+import type { Bus } from "../../bus/io_bus.js";
+import { CS, type Cpu } from "./cpu.js";
+import { decode } from "./decoder.js";
+import { DB, FAULT, fault, GP } from "./fault.js";
+import { TF } from "./flags.js";
+import type { Insn } from "./insn.js";
+import { deliverException, TripleFault } from "./interrupts.js";
+
+/** The most instructions in one block: bounds the time between checks for host requests. */
+const MAX_BLOCK_INSNS = 64;
+
+class Block {
+  valid = true;
+  constructor(
+    readonly phys: number,
+    readonly codeSize: number,
+    readonly insns: Insn[],
+    readonly pages: number[],
+  ) {}
+}
+
+export class Interpreter {
+  private readonly blocks = new Map<number, Block>();
+  private readonly pageBlocks = new Map<number, Block[]>();
+  private current: Block | undefined;
+
+  constructor(private readonly cpu: Cpu) {
+    cpu.mem.onCodeWrite = (p) => this.invalidatePage(Math.floor(p / 4096));
+    const guest = cpu.mem.guest;
+    // Writes from outside the CPU (loaders, device models) drop stale code too.
+    guest.writeObserver = (gpa, length) => {
+      for (let page = Math.floor(gpa / 4096); page * 4096 < gpa + length; page++) {
+        if (cpu.mem.codePages[page]) this.invalidatePage(page);
+      }
+    };
+  }
+
+  /** Drops every cached block (e.g. after the host rewrote guest memory). */
+  flush(): void {
+    for (const b of this.blocks.values()) b.valid = false;
+    this.blocks.clear();
+    this.pageBlocks.clear();
+    this.cpu.mem.codePages.fill(0);
+  }
+
+  private invalidatePage(page: number): void {
+    const list = this.pageBlocks.get(page);
+    if (list) {
+      for (const b of list) {
+        b.valid = false;
+        if (this.blocks.get(b.phys) === b) this.blocks.delete(b.phys);
+      }
+      this.pageBlocks.delete(page);
+    }
+    this.cpu.mem.codePages[page] = 0;
+    if (this.current && !this.current.valid) this.cpu.stopBlock = true;
+  }
+
+  /** The byte at code offset `offset` in CS, fetched as the processor would (limit, then paging). */
+  private readonly fetch = (offset: number): number => {
+    const cpu = this.cpu;
+    if (cpu.codeSize === 8) return cpu.mem.fetch8(offset + 0);
+    const off = cpu.codeSize === 4 ? offset >>> 0 : offset & 0xffff;
+    if (off > cpu.segLimit[CS]!) fault(GP, 0);
+    return cpu.mem.fetch8((cpu.segBase[CS]! + off) % 4294967296);
+  };
+
+  private lookup(): Block {
+    const cpu = this.cpu;
+    const lin = cpu.codeSize === 8 ? cpu.ip : (cpu.segBase[CS]! + cpu.ip) % 4294967296;
+    const phys = cpu.mem.translateFetch(lin);
+    const cached = this.blocks.get(phys);
+    if (cached && cached.codeSize === cpu.codeSize) return cached;
+    return this.build(phys, lin);
+  }
+
+  private build(phys: number, lin: number): Block {
+    const cpu = this.cpu;
+    const insns: Insn[] = [];
+    let ip = cpu.ip;
+    const startPage = Math.floor(lin / 4096);
+    const pages = new Set<number>([Math.floor(phys / 4096)]);
+    while (insns.length < MAX_BLOCK_INSNS) {
+      let insn: Insn;
+      try {
+        insn = decode(this.fetch, ip, cpu.codeSize);
+      } catch (e) {
+        // A fault fetching the first instruction is delivered; later ones wait until execution reaches them.
+        if (insns.length === 0 || e !== FAULT) throw e;
+        break;
+      }
+      insns.push(insn);
+      // Pages this instruction's bytes came from (it may straddle two).
+      const first = cpu.codeSize === 8 ? ip : (cpu.segBase[CS]! + ip) % 4294967296;
+      const lastLin = first + insn.len - 1;
+      if (Math.floor(lastLin / 4096) !== Math.floor(first / 4096)) {
+        pages.add(Math.floor(cpu.mem.translateFetch(lastLin) / 4096));
+      }
+      ip += insn.len;
+      if (insn.endsBlock || cpu.singleStep || cpu.eflags & TF) break;
+      const nextLin = first + insn.len;
+      if (Math.floor(nextLin / 4096) !== startPage) break;
+    }
+    const block = new Block(phys, cpu.codeSize, insns, [...pages]);
+    if (cpu.singleStep || cpu.eflags & TF) return block;
+    this.blocks.set(phys, block);
+    for (const page of pages) {
+      if (page >= cpu.mem.codePages.length) continue;
+      cpu.mem.codePages[page] = 1;
+      const list = this.pageBlocks.get(page);
+      if (list) list.push(block);
+      else this.pageBlocks.set(page, [block]);
+    }
+    return block;
+  }
+
+  run(bus: Bus, hooks: RunHooks): VcpuExit {
+    const cpu = this.cpu;
+    const sink = {
+      bus,
+      onAccess: hooks.onAccess,
+      afterAccess: () => hooks.afterAccess(),
+    };
+    cpu.mem.sink = sink;
+    cpu.io.sink = sink;
+    const kick = hooks.kick;
+    const accessesBefore = cpu.io.accesses + cpu.mem.mmioAccesses;
+    const count = (exit: VcpuExit): VcpuExit => {
+      hooks.stats.exits += cpu.io.accesses + cpu.mem.mmioAccesses - accessesBefore + 1;
+      return exit;
+    };
+    try {
+      for (;;) {
+        if (Atomics.load(kick, 0) !== 0) {
+          Atomics.store(kick, 0, 0);
+          return count({ kind: "interrupted" });
+        }
+        if (cpu.io.deviceStop || cpu.mem.deviceStop) {
+          cpu.io.deviceStop = false;
+          cpu.mem.deviceStop = false;
+          return count({ kind: "device-stop" });
+        }
+        if (cpu.halted) return count({ kind: "halt" });
+        const stepping = cpu.singleStep || (cpu.eflags & TF) !== 0;
+        try {
+          const block = this.lookup();
+          this.current = block;
+          const insns = block.insns;
+          const n = insns.length;
+          let k = 0;
+          while (k < n) {
+            const i = insns[k++]!;
+            const size = cpu.codeSize;
+            const next = cpu.ip + i.len;
+            cpu.nextIp = size === 8 ? next : size === 4 ? next >>> 0 : next & 0xffff;
+            i.exec(cpu, i);
+            cpu.ip = cpu.nextIp;
+            if (cpu.stopBlock) {
+              cpu.stopBlock = false;
+              break;
+            }
+          }
+          cpu.retired += k;
+          this.current = undefined;
+        } catch (e) {
+          this.current = undefined;
+          if (e !== FAULT) throw e;
+          cpu.halted = false;
+          deliverException(cpu, FAULT.vector, FAULT.errorCode, FAULT.hasErrorCode);
+          continue;
+        }
+        if (stepping) {
+          if (cpu.singleStep) return count({ kind: "debug", pc: BigInt(cpu.ip) });
+          // TF: a #DB trap after the instruction.
+          cpu.dr[6] = (cpu.dr[6]! | 0x4000) >>> 0;
+          try {
+            deliverException(cpu, DB, 0, false);
+          } catch (e) {
+            if (e instanceof TripleFault) return count({ kind: "shutdown" });
+            throw e;
+          }
+        }
+      }
+    } catch (e) {
+      if (e instanceof TripleFault) return count({ kind: "shutdown" });
+      if (e instanceof Error && e.message.startsWith("task gates")) return count({ kind: "failure", message: e.message });
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,6 @@
+// Every instruction family registers its handlers when imported.
+import "./alu.js";
+import "./control.js";
+import "./data.js";
+import "./stack_ops.js";
+import "./system.js";
