@@ -5,15 +5,15 @@ import type { CpuidEntry, MpStateValue, MsrEntry, Regs, Sregs } from "../../arch
 import type { Bus } from "../../bus/io_bus.js";
 import type { GuestMemory } from "../../memory/guest_memory.js";
 import type { AccelVcpu, EmuVcpuHandle, RunHooks, RunnableVcpu, VcpuExit } from "../accelerator.js";
-import { ATTR_P, ATTR_S, ATTR_UNUSABLE, CR0_ET, CS, Cpu, LDTR, TR } from "./cpu.js";
+import { ATTR_P, ATTR_S, ATTR_UNUSABLE, Cpu, CR0_ET, CS, LDTR, TR } from "./cpu.js";
+import { FAULT } from "./fault.js";
 import { Interpreter } from "./interpreter.js";
 import { Memory } from "./memory.js";
 import { readMsr, writeMsr } from "./msrs.js";
 import { unimplementedSeen } from "./opcodes.js";
-import { FAULT } from "./fault.js";
-import { PortIo } from "./port_io.js";
 import { ACCESS_USER } from "./paging.js";
-import { createStateBuffer, mpStateOf, regsOf, setRegsOf, setSregsOf, sregsOf, StateBuffer } from "./vcpu_state.js";
+import { PortIo } from "./port_io.js";
+import { createStateBuffer, mpStateOf, regsOf, StateBuffer, setRegsOf, setSregsOf, sregsOf } from "./vcpu_state.js";
 import "./ops/index.js";
 
 /** The processor's state after RESET (Intel SDM vol. 3, 10.1.1), before tsvmm sets an entry state. */
@@ -71,7 +71,10 @@ abstract class EmuVcpuBase {
   }
   getMsrs(indices: readonly number[]): MsrEntry[] {
     const cpu = this.cpu();
-    return indices.map((index) => ({ index, data: withFault(() => readMsr(cpu, index), `MSR 0x${index.toString(16)}`) }));
+    return indices.map((index) => ({
+      index,
+      data: withFault(() => readMsr(cpu, index), `MSR 0x${index.toString(16)}`),
+    }));
   }
   setMsrs(entries: readonly MsrEntry[]): void {
     const cpu = this.cpu();
@@ -109,7 +112,7 @@ abstract class EmuVcpuBase {
     this.commit(cpu);
   }
   notes(): string[] {
-    return [...unimplementedSeen];
+    return this.state.notes();
   }
 }
 
@@ -199,6 +202,7 @@ class RunnableEmuVcpu extends EmuVcpuBase implements RunnableVcpu {
     } finally {
       this.running = false;
       this.state.save(cpu);
+      this.state.setNotes(unimplementedSeen);
     }
   }
 

@@ -6,16 +6,42 @@ import {
   type MpStateValue,
   type MsrEntry,
   type Regs,
-  type Segment,
   SEGMENT_NAMES,
+  type Segment,
   type Sregs,
 } from "../../arch/x86/cpu_state.js";
-import { ATTR_UNUSABLE, CS, Cpu, DS, ES, FS, GS, LDTR, SS, TR } from "./cpu.js";
+import { ATTR_UNUSABLE, type Cpu, CS, DS, ES, FS, GS, LDTR, SS, TR } from "./cpu.js";
 
 /** Neutral register names in the emulator's (SDM) numbering. */
-const GPR_NAMES = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"] as const;
+const GPR_NAMES = [
+  "rax",
+  "rcx",
+  "rdx",
+  "rbx",
+  "rsp",
+  "rbp",
+  "rsi",
+  "rdi",
+  "r8",
+  "r9",
+  "r10",
+  "r11",
+  "r12",
+  "r13",
+  "r14",
+  "r15",
+] as const;
 /** Neutral segment names to the emulator's segment numbers. */
-const SEGMENT_INDEX: Record<(typeof SEGMENT_NAMES)[number], number> = { es: ES, cs: CS, ss: SS, ds: DS, fs: FS, gs: GS, ldt: LDTR, tr: TR };
+const SEGMENT_INDEX: Record<(typeof SEGMENT_NAMES)[number], number> = {
+  es: ES,
+  cs: CS,
+  ss: SS,
+  ds: DS,
+  fs: FS,
+  gs: GS,
+  ldt: LDTR,
+  tr: TR,
+};
 
 /** Scalar fields of Cpu saved as numbers, in slot order. */
 const SCALARS = [
@@ -56,7 +82,9 @@ const MAX_MSRS = 64;
 const CPUID_COUNT_AT = MSR_AT + MAX_MSRS * 2;
 const CPUID_AT = CPUID_COUNT_AT + 1; // 7 numbers per entry
 const MAX_CPUID = 96;
-const SLOTS = CPUID_AT + MAX_CPUID * 7;
+const NOTES_AT = CPUID_AT + MAX_CPUID * 7; // UTF-8 text, length-prefixed (Int32 slot), then bytes
+const NOTES_BYTES = 4096;
+const SLOTS = NOTES_AT + 1 + NOTES_BYTES / 8;
 
 export function createStateBuffer(): SharedArrayBuffer {
   return new SharedArrayBuffer(SLOTS * 8);
@@ -129,13 +157,36 @@ export class StateBuffer {
     cpu.updateMode();
   }
 
+  /** Notes for the fault report, written by the worker that runs the vCPU. */
+  setNotes(notes: readonly string[]): void {
+    const bytes = new TextEncoder().encode(notes.join("\n")).subarray(0, NOTES_BYTES);
+    new Uint8Array(this.sab, (NOTES_AT + 1) * 8, NOTES_BYTES).set(bytes);
+    this.f64[NOTES_AT] = bytes.length;
+  }
+
+  notes(): string[] {
+    const n = this.f64[NOTES_AT]!;
+    if (!n) return [];
+    const copy = new Uint8Array(n);
+    copy.set(new Uint8Array(this.sab, (NOTES_AT + 1) * 8, n));
+    return new TextDecoder().decode(copy).split("\n");
+  }
+
   cpuid(): CpuidEntry[] {
     const n = this.f64[CPUID_COUNT_AT]!;
     const out: CpuidEntry[] = [];
     for (let k = 0; k < n; k++) {
       const at = CPUID_AT + k * 7;
       const f = this.f64;
-      out.push({ function: f[at]!, index: f[at + 1]!, flags: f[at + 2]!, eax: f[at + 3]!, ebx: f[at + 4]!, ecx: f[at + 5]!, edx: f[at + 6]! });
+      out.push({
+        function: f[at]!,
+        index: f[at + 1]!,
+        flags: f[at + 2]!,
+        eax: f[at + 3]!,
+        ebx: f[at + 4]!,
+        ecx: f[at + 5]!,
+        edx: f[at + 6]!,
+      });
     }
     return out;
   }
