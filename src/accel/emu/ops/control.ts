@@ -1,6 +1,6 @@
 // Near control transfers: JMP, Jcc, CALL, RET, LOOP/LOOPE/LOOPNE, JCXZ/JECXZ/JRCXZ (Intel SDM vol. 2).
 // Targets are truncated to the operand size; in 64-bit mode they must be canonical (#GP otherwise).
-import { CS, type Cpu, RCX } from "../cpu.js";
+import { type Cpu, CS, RCX } from "../cpu.js";
 import { gp } from "../fault.js";
 import type { Insn } from "../insn.js";
 import { MAP_0F } from "../insn.js";
@@ -110,21 +110,40 @@ function decrementCount(cpu: Cpu, i: Insn): number {
     cpu.lo[RCX] = lo;
     return lo | cpu.hi[RCX]!;
   }
-  if (i.adsize === 4) return (cpu.lo[RCX] = (cpu.lo[RCX]! - 1) | 0);
+  if (i.adsize === 4) {
+    cpu.lo[RCX] = (cpu.lo[RCX]! - 1) | 0;
+    return cpu.lo[RCX]!;
+  }
   const v = (cpu.lo[RCX]! - 1) & 0xffff;
   cpu.lo[RCX] = (cpu.lo[RCX]! & ~0xffff) | v;
   return v;
 }
 // LOOPNE (E0), LOOPE (E1), LOOP (E2), JrCXZ (E3).
-def(0xe0, (cpu, i) => {
-  if (decrementCount(cpu, i) !== 0 && !cpu.flags.zf()) jumpTo(cpu, i, relative(cpu, i));
-}, true);
-def(0xe1, (cpu, i) => {
-  if (decrementCount(cpu, i) !== 0 && cpu.flags.zf()) jumpTo(cpu, i, relative(cpu, i));
-}, true);
-def(0xe2, (cpu, i) => {
-  if (decrementCount(cpu, i) !== 0) jumpTo(cpu, i, relative(cpu, i));
-}, true);
-def(0xe3, (cpu, i) => {
-  if (countReg(cpu, i) === 0) jumpTo(cpu, i, relative(cpu, i));
-}, true);
+def(
+  0xe0,
+  (cpu, i) => {
+    if (decrementCount(cpu, i) !== 0 && !cpu.flags.zf()) jumpTo(cpu, i, relative(cpu, i));
+  },
+  true,
+);
+def(
+  0xe1,
+  (cpu, i) => {
+    if (decrementCount(cpu, i) !== 0 && cpu.flags.zf()) jumpTo(cpu, i, relative(cpu, i));
+  },
+  true,
+);
+def(
+  0xe2,
+  (cpu, i) => {
+    if (decrementCount(cpu, i) !== 0) jumpTo(cpu, i, relative(cpu, i));
+  },
+  true,
+);
+def(
+  0xe3,
+  (cpu, i) => {
+    if (countReg(cpu, i) === 0) jumpTo(cpu, i, relative(cpu, i));
+  },
+  true,
+);
