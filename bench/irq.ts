@@ -1,21 +1,19 @@
 // bench/irq: latency from raising an interrupt line on the host to the guest's handler running. The guest
 // (guests/bench_irq.S) says "ready" by an OUT, the host takes t0 and pulses IRQ 5 (KVM_IRQ_LINE 1 then 0),
 // the guest halts and wakes into its handler, whose OUT to the ack port gives t1. tsvmm's side runs on the
-// main thread with its own classes (Vm, GuestMemory, IoBus, runVcpu), so the figure covers its run loop,
-// bus dispatch and ioctl layer; the reference is a C VMM (bench/irq.c) doing the same with the same guest.
+// main thread with its own classes (the KVM accelerator's Vm, GuestMemory, IoBus, runVcpu), so the figure
+// covers its run loop, bus dispatch and ioctl layer; the reference is a C VMM (bench/irq.c) doing the same with the same guest.
 // Rounds alternate between the two; samples are pooled.
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { setupLapicLints } from "../src/arch/x86/lapic.js";
-import { KVM_IDENTITY_MAP_ADDR, KVM_TSS_ADDR } from "../src/arch/x86/layout.js";
+import { KvmAccelerator } from "../src/accel/kvm/kvm_accelerator.js";
+import type { Vm } from "../src/accel/kvm/vm.js";
 import { realModeEntry, zeroRegs } from "../src/arch/x86/regs.js";
 import { type BusDevice, IoBus } from "../src/bus/io_bus.js";
-import { Kvm } from "../src/kvm/system.js";
-import type { Vm } from "../src/kvm/vm.js";
 import { assembleFlat } from "../src/loader/assemble.js";
-import { GuestMemory } from "../src/memory/guest_memory.js";
+import type { GuestMemory } from "../src/memory/guest_memory.js";
 import { runVcpu, StopFlag } from "../src/vmm/vcpu_loop.js";
 import { buildReference, CACHE, ROOT } from "./references.js";
 import { median, percentile } from "./stats.js";
@@ -84,28 +82,14 @@ class IrqProbe implements BusDevice {
 
 /** One round in tsvmm on this thread: a fresh VM with the in-kernel irqchip, latencies in microseconds. */
 function runTsvmm(data: Uint8Array): number[] {
-  const kvm = Kvm.open();
+  const kvm = KvmAccelerator.open();
   let vm: Vm | undefined;
   let memory: GuestMemory | undefined;
   try {
-    vm = kvm.createVm();
-    vm.setTssAddr(KVM_TSS_ADDR);
-    vm.setIdentityMapAddr(KVM_IDENTITY_MAP_ADDR);
-    vm.createIrqchip();
-    vm.createPit2();
-    memory = GuestMemory.create([{ gpa: 0, size: MEMORY }]);
-    const region = memory.regions[0];
-    if (!region) throw new Error("irq: no guest memory region");
-    vm.setUserMemoryRegion({
-      slot: 0,
-      flags: 0,
-      guestPhysAddr: BigInt(region.gpa),
-      memorySize: BigInt(region.size),
-      userspaceAddr: region.hostAddr,
-    });
+    memory = kvm.createMemory([{ gpa: 0, size: MEMORY }]);
+    vm = kvm.createVm(memory, { irqchip: true });
     memory.write(LOAD, data);
     const vcpu = vm.createVcpu(0);
-    setupLapicLints(vcpu);
     const sregs = vcpu.getSregs();
     const regs = zeroRegs();
     realModeEntry(sregs, regs, LOAD);

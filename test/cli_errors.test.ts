@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { needsKvm } from "./helpers/kvm.js";
+import { kvmUsable } from "./helpers/kvm.js";
 import { CLI, runCli } from "./helpers/run.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tsvmm-cli-"));
@@ -28,12 +28,11 @@ test("a missing file is named", () => {
   assertOneLineError(["run", join(dir, "nope.bin")], /nope\.bin: no such file/);
 });
 
-test("a file larger than guest memory is refused", (t) => {
-  if (!needsKvm(t)) return;
-  assertOneLineError(
-    ["run", "--memory", "64K", big],
-    /big\.bin: 0x20000 bytes at 0x1000 do not fit in guest RAM \(0x10000 bytes\)/,
-  );
+test("a file larger than guest memory is refused, on any host and whatever the accelerator", () => {
+  const tooBig = /big\.bin: 0x20000 bytes at 0x1000 do not fit in guest RAM \(0x10000 bytes\)/;
+  assertOneLineError(["run", "--memory", "64K", big], tooBig);
+  // The image is checked before any accelerator opens: a bad image reads as a bad image without KVM too.
+  for (const accel of ["kvm", "emu"]) assertOneLineError(["run", "--accel", accel, "--memory", "64K", big], tooBig);
 });
 
 test("bad numbers and sizes are named", () => {
@@ -49,6 +48,29 @@ test("an unknown register, option or command is named", () => {
   assertOneLineError(["--frobnicate"], /Unknown option '--frobnicate'/);
   assertOneLineError(["launch"], /unknown command "launch"/);
   assertOneLineError(["run", "--mode", "hyper", small], /--mode: unknown mode "hyper"/);
+});
+
+test("an unknown accelerator is named", () => {
+  assertOneLineError(["--accel", "bogus"], /^tsvmm: --accel: unknown accelerator "bogus" \(expected kvm, emu, tcg\)$/);
+});
+
+test("--accel kvm without /dev/kvm is one line naming the device", (t) => {
+  if (kvmUsable()) {
+    t.skip("/dev/kvm is usable here");
+    return;
+  }
+  assertOneLineError(["--accel", "kvm"], /^tsvmm: --accel kvm: cannot open \/dev\/kvm: /);
+});
+
+test("what only KVM has is refused on the emulator, in one line", () => {
+  const needKvm = /^tsvmm: the emulator has no interrupt controllers yet: --irqchip and --cpus above 1 need KVM$/;
+  assertOneLineError(["run", "--accel", "emu", "--irqchip", small], needKvm);
+  assertOneLineError(["run", "--accel", "emu", "--cpus", "2", small], needKvm);
+  assertOneLineError(
+    ["--accel", "emu", "--cpu", "host"],
+    /^tsvmm: --cpu host needs KVM; the emulator's default is --cpu max$/,
+  );
+  assertOneLineError(["--accel", "emu", "--cpu", "max,+nosuchfeature"], /unknown CPU feature "nosuchfeature"/);
 });
 
 test("no KVM device, or something else in its place, is named", () => {

@@ -1,13 +1,16 @@
-// CPUID and boot MSRs built from this host's KVM_GET_SUPPORTED_CPUID, checked field by field and then
-// handed to KVM on a fresh vCPU.
+// CPUID and boot MSRs built from this host's KVM_GET_SUPPORTED_CPUID, checked field by field, then handed
+// to every accelerator on fresh vCPUs.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { EmuAccelerator } from "../src/accel/emu/emu_accelerator.js";
+import { Kvm } from "../src/accel/kvm/system.js";
+import { openAccelerator } from "../src/accel/open.js";
+import { CPUID_FLAG_SIGNIFICANT_INDEX, type CpuidEntry } from "../src/arch/x86/cpu_state.js";
 import { buildCpuid, CPU_FEATURES, type CpuModel, type FeatureBit, parseCpuModel } from "../src/arch/x86/cpuid.js";
 import { bootMsrs, IA32_MISC_ENABLE, IA32_MTRR_DEF_TYPE, IA32_SYSENTER_CS } from "../src/arch/x86/msrs.js";
 import { UserError } from "../src/errors.js";
-import { type CpuidEntry, KVM_CPUID_FLAG_SIGNIFCANT_INDEX } from "../src/kvm/structs.js";
-import { Kvm } from "../src/kvm/system.js";
-import { needsKvm } from "./helpers/kvm.js";
+import { accelerators, needsKvm } from "./helpers/kvm.js";
+import { runCli } from "./helpers/run.js";
 
 const HOST: CpuModel = { base: "host", overrides: [] };
 
@@ -22,7 +25,7 @@ function supportedCpuid(): CpuidEntry[] {
 
 function entry(entries: readonly CpuidEntry[], leaf: number, subleaf = 0): CpuidEntry {
   const e = entries.find(
-    (x) => x.function === leaf && ((x.flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) === 0 || x.index === subleaf),
+    (x) => x.function === leaf && ((x.flags & CPUID_FLAG_SIGNIFICANT_INDEX) === 0 || x.index === subleaf),
   );
   assert.ok(e, `CPUID leaf 0x${leaf.toString(16)} subleaf ${subleaf} missing`);
   return e;
@@ -31,7 +34,7 @@ function entry(entries: readonly CpuidEntry[], leaf: number, subleaf = 0): Cpuid
 function has(entries: readonly CpuidEntry[], name: string): boolean {
   const f = CPU_FEATURES.get(name) as FeatureBit;
   const e = entries.find(
-    (x) => x.function === f.leaf && ((x.flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) === 0 || x.index === f.subleaf),
+    (x) => x.function === f.leaf && ((x.flags & CPUID_FLAG_SIGNIFICANT_INDEX) === 0 || x.index === f.subleaf),
   );
   return e !== undefined && ((e[f.register] >>> f.bit) & 1) === 1;
 }
@@ -49,7 +52,7 @@ function pickFeature(wanted: (name: string) => boolean, preferred: string[]): st
   return name;
 }
 
-test("each vCPU sees its own APIC ID in leaf 1, leaf 0xB and the AMD topology leaves", (t) => {
+test("each vCPU sees its own APIC ID in leaf 1, leaf 0xB and the AMD topology leaves [kvm]", (t) => {
   if (!needsKvm(t)) return;
   const supported = supportedCpuid();
   const count = 4;
@@ -66,7 +69,7 @@ test("each vCPU sees its own APIC ID in leaf 1, leaf 0xB and the AMD topology le
     const end = entry(cpuid, 0xb, 2);
     for (const level of [smt, core, end]) {
       assert.equal(level.edx, id, "leaf 0xB EDX x2APIC ID");
-      assert.equal(level.flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX, KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+      assert.equal(level.flags & CPUID_FLAG_SIGNIFICANT_INDEX, CPUID_FLAG_SIGNIFICANT_INDEX);
     }
     assert.deepEqual([smt.eax & 0x1f, smt.ebx & 0xffff, smt.ecx & 0xffff], [0, 1, 0x100], "SMT level");
     assert.deepEqual([core.eax & 0x1f, core.ebx & 0xffff, core.ecx & 0xffff], [2, 4, 0x201], "core level");
@@ -84,7 +87,7 @@ test("each vCPU sees its own APIC ID in leaf 1, leaf 0xB and the AMD topology le
   assert.equal((single.edx >>> 28) & 1, 0, "no HTT with one vCPU");
 });
 
-test("the hypervisor bit is set and KVM's own hypervisor leaves pass through", (t) => {
+test("the hypervisor bit is set and KVM's own hypervisor leaves pass through [kvm]", (t) => {
   if (!needsKvm(t)) return;
   const supported = supportedCpuid();
   for (const base of ["host", "baseline"] as const) {
@@ -97,7 +100,7 @@ test("the hypervisor bit is set and KVM's own hypervisor leaves pass through", (
   }
 });
 
-test("-feature clears a bit the host offers; +feature of one it lacks is refused", (t) => {
+test("-feature clears a bit the host offers; +feature of one it lacks is refused [kvm]", (t) => {
   if (!needsKvm(t)) return;
   const supported = supportedCpuid();
   const present = pickFeature((n) => has(supported, n), ["avx2", "avx", "x2apic"]);
@@ -126,11 +129,13 @@ test("parseCpuModel reads QEMU-style models and names the bad word", () => {
       { feature: "tsc-deadline", enabled: true },
     ],
   });
-  assert.deepEqual(parseCpuModel("-lahf_lm").overrides, [{ feature: "lahf-lm", enabled: false }]);
+  assert.deepEqual(parseCpuModel("max,+x2apic"), { base: "max", overrides: [{ feature: "x2apic", enabled: true }] });
+  // Features alone leave the base to the accelerator (host under KVM, max under the emulator).
+  assert.deepEqual(parseCpuModel("-lahf_lm"), { overrides: [{ feature: "lahf-lm", enabled: false }] });
   const cases: [string, string][] = [
     ["host,+avx3", `--cpu: unknown CPU feature "avx3"`],
     ["host,-avx2,nonsense=on", `--cpu: unknown CPU feature "nonsense"`],
-    ["pentium,+avx2", `--cpu: unknown CPU model "pentium" (expected host or baseline)`],
+    ["pentium,+avx2", `--cpu: unknown CPU model "pentium" (expected host, max, baseline)`],
     ["host,avx2=maybe", `--cpu: bad value "maybe" for "avx2" (expected on or off)`],
     ["host,,+avx2", `--cpu: empty feature in "host,,+avx2"`],
   ];
@@ -143,7 +148,7 @@ test("parseCpuModel reads QEMU-style models and names the bad word", () => {
   }
 });
 
-test("baseline keeps only the x86-64 baseline features", (t) => {
+test("baseline keeps only the x86-64 baseline features [kvm]", (t) => {
   if (!needsKvm(t)) return;
   const supported = supportedCpuid();
   const cpuid = buildCpuid(supported, { id: 0, count: 1 }, parseCpuModel("baseline"));
@@ -160,26 +165,38 @@ test("baseline keeps only the x86-64 baseline features", (t) => {
   assert.ok(has(buildCpuid(supported, { id: 0, count: 1 }, parseCpuModel(`baseline,+${extra}`)), extra));
 });
 
-test("KVM accepts the CPUID of every vCPU and the boot MSRs", (t) => {
-  if (!needsKvm(t)) return;
-  const kvm = Kvm.open();
-  const vm = kvm.createVm();
-  try {
-    const supported = kvm.supportedCpuid();
-    const count = 4;
-    for (let id = 0; id < count; id++) {
-      const vcpu = vm.createVcpu(id);
-      vcpu.setCpuid(buildCpuid(supported, { id, count }, id % 2 === 0 ? HOST : parseCpuModel("baseline")));
-      vcpu.setMsrs(bootMsrs());
-      const read = new Map(
-        vcpu.getMsrs([IA32_SYSENTER_CS, IA32_MISC_ENABLE, IA32_MTRR_DEF_TYPE]).map((m) => [m.index, m.data]),
-      );
-      assert.equal(read.get(IA32_SYSENTER_CS), 0n);
-      assert.equal((read.get(IA32_MISC_ENABLE) ?? 0n) & 1n, 1n, "fast strings");
-      assert.equal(read.get(IA32_MTRR_DEF_TYPE), 0x806n, "MTRRs on, default write-back");
+for (const accel of accelerators()) {
+  test(`the accelerator accepts the CPUID of every vCPU and the boot MSRs [${accel}]`, () => {
+    const accelerator = openAccelerator(accel);
+    const memory = accelerator.createMemory([{ gpa: 0, size: 0x10000 }]);
+    const vm = accelerator.createVm(memory, { irqchip: false });
+    try {
+      const supported = accelerator.supportedCpuid();
+      const first: CpuModel = accel === "kvm" ? HOST : { base: "max", overrides: [] };
+      const count = 4;
+      for (let id = 0; id < count; id++) {
+        const vcpu = vm.createVcpu(id);
+        vcpu.setCpuid(buildCpuid(supported, { id, count }, id % 2 === 0 ? first : parseCpuModel("baseline")));
+        vcpu.setMsrs(bootMsrs());
+        const read = new Map(
+          vcpu.getMsrs([IA32_SYSENTER_CS, IA32_MISC_ENABLE, IA32_MTRR_DEF_TYPE]).map((m) => [m.index, m.data]),
+        );
+        assert.equal(read.get(IA32_SYSENTER_CS), 0n);
+        assert.equal((read.get(IA32_MISC_ENABLE) ?? 0n) & 1n, 1n, "fast strings");
+        assert.equal(read.get(IA32_MTRR_DEF_TYPE), 0x806n, "MTRRs on, default write-back");
+      }
+    } finally {
+      vm.close();
+      memory.close();
+      accelerator.close();
     }
-  } finally {
-    vm.close();
-    kvm.close();
-  }
+  });
+}
+
+test("a feature the emulator's CPU model lacks is refused, naming the emulator [emu]", () => {
+  const supported = new EmuAccelerator().supportedCpuid();
+  const absent = pickFeature((n) => !has(supported, n), ["avx512f", "avx2", "sha-ni"]);
+  const r = runCli(["--accel", "emu", "--cpu", `+${absent}`]);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr, `tsvmm: --cpu: the emulator cannot offer "${absent}"\n`);
 });

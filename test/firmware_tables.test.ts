@@ -11,7 +11,7 @@ const IOAPIC_ADDR = 0xfec00000;
 const LAPIC_ADDR = 0xfee00000;
 
 function withMemory(body: (mem: GuestMemory) => void): void {
-  const mem = GuestMemory.create([{ gpa: 0, size: 1 << 20 }]);
+  const mem = GuestMemory.createShared([{ gpa: 0, size: 1 << 20 }]);
   try {
     body(mem);
   } finally {

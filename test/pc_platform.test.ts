@@ -3,19 +3,20 @@
 // leaf 1 under --cpu feature overrides.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Kvm } from "../src/kvm/system.js";
+import { EmuAccelerator } from "../src/accel/emu/emu_accelerator.js";
+import { Kvm } from "../src/accel/kvm/system.js";
 import { buildFlat } from "./helpers/build_guest.js";
-import { needsKvm } from "./helpers/kvm.js";
+import { accelerators, needsInterruptControllers, needsKvm } from "./helpers/kvm.js";
 import { runCli } from "./helpers/run.js";
 
 const HIGH = 0x100000;
 const status = (code: number) => (code << 1) | 1;
 
-test("the PIT ticks at 100 Hz through the PIC and through the IOAPIC, counted over one RTC second", (t) => {
-  if (!needsKvm(t)) return;
+test("the PIT ticks at 100 Hz through the PIC and through the IOAPIC, counted over one RTC second [kvm]", (t) => {
+  if (!needsInterruptControllers(t)) return;
   const file = buildFlat("pit_count.S", HIGH);
   const start = performance.now();
-  const r = runCli(["run", "--mode", "protected", "--irqchip", "--timeout", "20000", file]);
+  const r = runCli(["run", "--accel", "kvm", "--mode", "protected", "--irqchip", "--timeout", "20000", file]);
   const seconds = (performance.now() - start) / 1000;
   assert.equal(r.status, status(0x40), `${r.stdout}${r.stderr}`);
   const m = /^pic: (\d+) ticks\/s\nioapic: (\d+) ticks\/s\n$/.exec(r.stdout);
@@ -50,23 +51,24 @@ for (const [method, reg] of [
   ["0x06 to port 0xcf9", "ebx=1"],
   ["the fast-reset bit of port 0x92", "ebx=2"],
 ] as const) {
-  test(`the guest reads the host's UTC time from the CMOS RTC, then resets through ${method}`, (t) => {
-    if (!needsKvm(t)) return;
-    const file = buildFlat("rtc_reset.S", HIGH);
-    const before = Date.now();
-    const r = runCli(["run", "--mode", "protected", "--reg", reg, "--timeout", "20000", file]);
-    const after = Date.now();
-    // A reset ends the VM cleanly: status 0, nothing on stderr, the guest's output kept.
-    assert.equal(r.stderr, "");
-    assert.equal(r.status, 0, r.stdout);
-    const guest = printedTime(r.stdout);
-    // The RTC counts whole seconds: the guest's reading lies in [floor(before), after], give or take slack.
-    const slack = 2000;
-    assert.ok(
-      guest >= Math.floor(before / 1000) * 1000 - slack && guest <= after + slack,
-      `guest time ${new Date(guest).toISOString()} outside the run, ${new Date(before).toISOString()} to ${new Date(after).toISOString()}`,
-    );
-  });
+  for (const accel of accelerators()) {
+    test(`the guest reads the host's UTC time from the CMOS RTC, then resets through ${method} [${accel}]`, () => {
+      const file = buildFlat("rtc_reset.S", HIGH);
+      const before = Date.now();
+      const r = runCli(["run", "--accel", accel, "--mode", "protected", "--reg", reg, "--timeout", "20000", file]);
+      const after = Date.now();
+      // A reset ends the VM cleanly: status 0, nothing on stderr, the guest's output kept.
+      assert.equal(r.stderr, "");
+      assert.equal(r.status, 0, r.stdout);
+      const guest = printedTime(r.stdout);
+      // The RTC counts whole seconds: the guest's reading lies in [floor(before), after], give or take slack.
+      const slack = 2000;
+      assert.ok(
+        guest >= Math.floor(before / 1000) * 1000 - slack && guest <= after + slack,
+        `guest time ${new Date(guest).toISOString()} outside the run, ${new Date(before).toISOString()} to ${new Date(after).toISOString()}`,
+      );
+    });
+  }
 }
 
 /** CPUID.1:ECX bit 21 as this host's KVM offers it. */
@@ -81,27 +83,41 @@ function kvmOffersX2apic(): boolean {
   }
 }
 
-test("CPUID leaf 1 shows x2apic as KVM offers it, and --cpu host,-x2apic takes it away", (t) => {
+test("CPUID leaf 1 shows x2apic as KVM offers it, and --cpu host,-x2apic takes it away [kvm]", (t) => {
   if (!needsKvm(t)) return;
   const file = buildFlat("cpuid_x2apic.S", HIGH);
   const offered = kvmOffersX2apic();
   if (!offered) t.diagnostic("this host's KVM does not offer x2apic: the default run shows x2apic=0 too");
 
-  const byDefault = runCli(["run", "--mode", "protected", file]);
+  const byDefault = runCli(["run", "--accel", "kvm", "--mode", "protected", file]);
   assert.equal(byDefault.stdout, `x2apic=${offered ? 1 : 0} apic_id=0 hypervisor=1\n`);
   assert.equal(byDefault.status, status(0x41), byDefault.stderr);
 
-  const without = runCli(["run", "--mode", "protected", "--cpu", "host,-x2apic", file]);
+  const without = runCli(["run", "--accel", "kvm", "--mode", "protected", "--cpu", "host,-x2apic", file]);
   assert.equal(without.stdout, "x2apic=0 apic_id=0 hypervisor=1\n");
   assert.equal(without.status, status(0x41), without.stderr);
 
-  const noHypervisor = runCli(["run", "--mode", "protected", "--cpu", "host,-hypervisor", file]);
+  const noHypervisor = runCli(["run", "--accel", "kvm", "--mode", "protected", "--cpu", "host,-hypervisor", file]);
   assert.equal(noHypervisor.stdout, `x2apic=${offered ? 1 : 0} apic_id=0 hypervisor=0\n`);
   assert.equal(noHypervisor.status, status(0x41), noHypervisor.stderr);
 });
 
-test("--cpu with an unknown feature is refused in one line naming it", (t) => {
-  if (!needsKvm(t)) return;
+test("CPUID leaf 1 on the emulator: --cpu max (its default) shows its model, -hypervisor takes the bit away [emu]", () => {
+  const file = buildFlat("cpuid_x2apic.S", HIGH);
+  const leaf1 = new EmuAccelerator().supportedCpuid().find((e) => e.function === 1);
+  assert.ok(leaf1, "the emulator's CPUID model has no leaf 1");
+  const x2apic = (leaf1.ecx >>> 21) & 1;
+  for (const cpu of [[], ["--cpu", "max"]]) {
+    const r = runCli(["run", "--accel", "emu", "--mode", "protected", ...cpu, file]);
+    assert.equal(r.stdout, `x2apic=${x2apic} apic_id=0 hypervisor=1\n`);
+    assert.equal(r.status, status(0x41), r.stderr);
+  }
+  const noHypervisor = runCli(["run", "--accel", "emu", "--mode", "protected", "--cpu", "-hypervisor", file]);
+  assert.equal(noHypervisor.stdout, `x2apic=${x2apic} apic_id=0 hypervisor=0\n`);
+  assert.equal(noHypervisor.status, status(0x41), noHypervisor.stderr);
+});
+
+test("--cpu with an unknown feature is refused in one line naming it", () => {
   const r = runCli(["run", "--mode", "protected", "--cpu", "host,+nosuchfeature", buildFlat("cpuid_x2apic.S", HIGH)]);
   assert.equal(r.status, 2);
   assert.equal(r.stdout, "");

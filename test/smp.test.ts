@@ -2,13 +2,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { buildFlat } from "./helpers/build_guest.js";
-import { needsKvm } from "./helpers/kvm.js";
+import { needsInterruptControllers } from "./helpers/kvm.js";
 import { runCli } from "./helpers/run.js";
 
 for (const cpus of [4, 8]) {
-  test(`--cpus ${cpus}: every AP starts through INIT-SIPI-SIPI and reports its APIC ID`, (t) => {
-    if (!needsKvm(t)) return;
-    const r = runCli(["run", "--mode", "protected", "--cpus", String(cpus), buildFlat("smp.S", 0x100000)]);
+  test(`--cpus ${cpus}: every AP starts through INIT-SIPI-SIPI and reports its APIC ID [kvm]`, (t) => {
+    if (!needsInterruptControllers(t)) return;
+    const file = buildFlat("smp.S", 0x100000);
+    const r = runCli(["run", "--accel", "kvm", "--mode", "protected", "--cpus", String(cpus), file]);
     assert.equal(r.status, (0x30 << 1) | 1, r.stderr);
     const lines = r.stdout.trimEnd().split("\n");
     assert.equal(lines[0], `mptable: cpus=${cpus} ioapic=fec00000`);
@@ -21,11 +22,12 @@ for (const cpus of [4, 8]) {
   });
 }
 
-test("--cpus out of range, or without the irqchip through the API, is refused in one line", (t) => {
-  if (!needsKvm(t)) return;
-  for (const n of ["0", "33", "two"]) {
-    const r = runCli(["run", "--mode", "protected", "--cpus", n, buildFlat("smp.S", 0x100000)]);
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, /^tsvmm: --cpus.*\n$/);
+test("--cpus out of range is refused in one line, on any accelerator", () => {
+  for (const accel of ["kvm", "emu"]) {
+    for (const n of ["0", "33", "two"]) {
+      const r = runCli(["run", "--accel", accel, "--mode", "protected", "--cpus", n, buildFlat("smp.S", 0x100000)]);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /^tsvmm: --cpus.*\n$/);
+    }
   }
 });

@@ -70,7 +70,16 @@ export interface VcpuStateAccess {
 }
 
 /** What a worker thread needs to rebuild a vCPU (structured-cloneable). */
-export type VcpuHandle = { accel: "kvm"; fd: number; id: number; runAddr: bigint; runSize: number } | EmuVcpuHandle;
+export type VcpuHandle = KvmVcpuHandle | EmuVcpuHandle;
+export interface KvmVcpuHandle {
+  accel: "kvm";
+  fd: number;
+  id: number;
+  runAddr: bigint;
+  runSize: number;
+  /** One shared cell: the id of the thread inside run(), which interrupt() signals (0 when none). */
+  thread: Int32Array;
+}
 export interface EmuVcpuHandle {
   accel: "emu";
   id: number;
@@ -81,6 +90,11 @@ export interface EmuVcpuHandle {
 export interface AccelVcpu extends VcpuStateAccess {
   readonly id: number;
   readonly handle: VcpuHandle;
+  /**
+   * From another thread, after setting RunHooks.kick: whatever else makes a run() in progress notice it now.
+   * KVM needs it (immediate_exit and a signal out of KVM_RUN); an emulator that polls the cell does not.
+   */
+  interrupt?(): void;
   close(): void;
 }
 
@@ -94,8 +108,13 @@ export interface VmOptions {
   irqchip: boolean;
 }
 
+/** What a thread needs to raise the VM's interrupt lines (structured-cloneable). */
+export type IrqLinesHandle = { accel: "kvm"; vmFd: number };
+
 export interface AccelVm {
   createVcpu(id: number): AccelVcpu;
+  /** Interrupt lines for devices on other threads; undefined without interrupt controllers. */
+  readonly irqLines?: IrqLinesHandle | undefined;
   close(): void;
 }
 

@@ -2,21 +2,16 @@
 // The tsvmm command: a thin layer that parses options, builds a Machine and reports how the guest ended.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { parseAccelChoice } from "../accel/open.js";
+import type { Regs } from "../arch/x86/cpu_state.js";
 import { parseCpuModel } from "../arch/x86/cpuid.js";
 import { ENTRY_MODES, type EntryMode } from "../arch/x86/regs.js";
 import { UserError } from "../errors.js";
-import type { Regs } from "../kvm/structs.js";
 import { assembleFlat } from "../loader/assemble.js";
 import type { MultibootModule } from "../loader/multiboot.js";
-import {
-  createMachine,
-  defaultLoadAddress,
-  type FlatImage,
-  type KernelImage,
-  type Machine,
-  type MachineConfig,
-  type RunResult,
-} from "../vmm/machine.js";
+import { defaultLoadAddress } from "../vmm/boot_image.js";
+import { createMachine, type Machine, type RunResult } from "../vmm/machine.js";
+import type { FlatImage, KernelImage, MachineConfig } from "../vmm/machine_config.js";
 import { parseNumber, parseRegAssignment, parseSize } from "./parse.js";
 import { stdinConsole } from "./terminal.js";
 
@@ -25,6 +20,8 @@ const USAGE = `usage: tsvmm                             run the built-in demo gu
        tsvmm run [options] --kernel FILE run a Multiboot, ELF32 or ELF64 kernel
 
 options:
+  --accel NAME         kvm, or emu (tsvmm's x86-64 emulator; tcg is another name for it);
+                       default: kvm when /dev/kvm opens, else emu
   --mode MODE          CPU mode for a flat binary: real (default), protected, paged32, long
   --load ADDR          guest physical load address (default 0x1000 in real mode, else 0x100000)
   --entry ADDR         entry point (default: the load address)
@@ -34,14 +31,15 @@ options:
   --module FILE[,ARGS] a further Multiboot module, with its string (repeatable)
   --memory SIZE        guest RAM, e.g. 64M (default 128M)
   --reg NAME=VALUE     initial register value (repeatable), e.g. --reg rax=2
-  --kvm PATH           KVM device (default /dev/kvm)
+  --kvm PATH           KVM device (default /dev/kvm); giving one asks for KVM
   --timeout MS         stop the guest after MS milliseconds
-  --cpus N             vCPUs (default 1); the others start through INIT-SIPI-SIPI
-  --cpu MODEL          host (default) or baseline, with +feature/-feature, e.g. host,-x2apic
+  --cpus N             vCPUs (default 1); the others start through INIT-SIPI-SIPI (KVM)
+  --cpu MODEL          host (KVM's default), max (everything the accelerator offers; the emulator's
+                       default) or baseline, with +feature/-feature, e.g. host,-x2apic
   --serial N           serial ports COM1..COMN (1-4, default 1); all write to the console, COM1 reads it
   --reboot             when the guest resets the machine, start it again (default: end with status 0)
-  --irqchip            in-kernel PIC, IOAPIC, LAPIC and PIT for a flat binary (kernels always have them)
-  --trace              print every exit, with the instruction at RIP, to stderr
+  --irqchip            in-kernel PIC, IOAPIC, LAPIC and PIT for a flat binary (KVM; kernels have them there)
+  --trace              print every port and MMIO access and every stop, with the instruction at RIP, to stderr
   -h, --help           show this help`;
 
 /** Exit status when --timeout stopped the guest (as timeout(1) uses). */
@@ -49,6 +47,7 @@ const TIMEOUT_STATUS = 124;
 const USAGE_STATUS = 2;
 
 const OPTIONS = {
+  accel: { type: "string" },
   mode: { type: "string" },
   kernel: { type: "string" },
   append: { type: "string" },
@@ -86,6 +85,7 @@ function parse(argv: string[]): Invocation | "help" {
   if (values.help) return "help";
   const [command, ...rest] = positionals;
   const config: MachineConfig = {};
+  if (values.accel !== undefined) config.accel = parseAccelChoice(values.accel);
   if (values.kvm !== undefined) config.kvmPath = values.kvm;
   if (values.memory !== undefined) config.memorySize = parseSize(values.memory, "--memory");
   if (values.trace) config.trace = true;

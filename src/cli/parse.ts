@@ -1,6 +1,7 @@
 // Parsing of the CLI's numbers, sizes and register assignments. Each failure is a UserError naming the input.
+
+import { REG_NAMES, type Regs } from "../arch/x86/cpu_state.js";
 import { UserError } from "../errors.js";
-import { REG_NAMES, type Regs } from "../kvm/structs.js";
 
 /** An address or count: decimal, 0x hex, 0o octal or 0b binary. */
 export function parseNumber(text: string, what: string): number {

@@ -115,7 +115,7 @@ export function loadElf(
   checkPlacement(memory, name, placements, reserved);
   for (const s of elf.segments) {
     memory.write(s.paddr, data.subarray(s.offset, s.offset + s.filesz));
-    memory.slice(s.paddr + s.filesz, s.memsz - s.filesz).fill(0); // .bss
+    memory.fill(s.paddr + s.filesz, s.memsz - s.filesz); // .bss
   }
   const end = Math.max(...placements.map((p) => p.gpa + p.size));
   return { entry: physicalAddress(elf, elf.entry), segments: placements, end };

@@ -1,10 +1,10 @@
 // `--kernel FILE`, as QEMU's -kernel: the image kind is detected from the file itself (a Multiboot header
 // in the first 8 KiB, else the ELF magic), loaded, and given the entry state its kind specifies.
 import { reservedFor } from "../arch/x86/boot.js";
+import type { Regs } from "../arch/x86/cpu_state.js";
 import type { ReservedRange } from "../arch/x86/layout.js";
 import type { EntryMode } from "../arch/x86/regs.js";
 import { UserError } from "../errors.js";
-import type { Regs } from "../kvm/structs.js";
 import type { GuestMemory } from "../memory/guest_memory.js";
 import { isElf, loadElf, parseElf } from "./elf.js";
 import { findMultibootHeader, loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC, type MultibootModule } from "./multiboot.js";

@@ -162,7 +162,7 @@ function loadAout(
   const segment = { gpa: a.loadAddr, size: bssEnd - a.loadAddr };
   checkPlacement(memory, name, [segment], reserved);
   memory.write(a.loadAddr, data.subarray(fileStart, fileStart + loadSize));
-  memory.slice(loadEnd, bssEnd - loadEnd).fill(0);
+  memory.fill(loadEnd, bssEnd - loadEnd);
   return { segments: [segment], entry: a.entryAddr, end: bssEnd };
 }
 
@@ -202,7 +202,7 @@ function memoryMap(ramSize: number): [base: number, length: number, type: number
 }
 
 function writeInfo(memory: GuestMemory, name: string, cmdline: string, modules: readonly PlacedModule[]): number {
-  memory.slice(MULTIBOOT_INFO_ADDR, MULTIBOOT_INFO_RANGE.size).fill(0);
+  memory.fill(MULTIBOOT_INFO_ADDR, MULTIBOOT_INFO_RANGE.size);
   const info = MULTIBOOT_INFO_ADDR;
   const set = (field: number, value: number) => memory.writeU32(info + field, value);
 

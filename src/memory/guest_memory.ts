@@ -1,6 +1,7 @@
-// Guest RAM: regions of anonymous shared memory, each mapped into the guest at a physical address.
+// Guest RAM: regions of host memory, each mapped into the guest at a physical address. Two backings: memory
+// an accelerator mapped itself (KVM's mmapped regions, whose host addresses it registers with the kernel), or
+// SharedArrayBuffers (the emulator's: nothing native, and every thread sees the same bytes).
 // Every access by guest physical address is bounds-checked; nothing reads or writes outside a region.
-import { MAP_ANONYMOUS, MAP_NORESERVE, MAP_SHARED, mmap, munmap, PROT_READ, PROT_WRITE, view } from "../kvm/sys.js";
 
 /** An access that falls (partly) outside guest RAM. */
 export class GuestMemoryError extends Error {
@@ -13,51 +14,88 @@ export class GuestMemoryError extends Error {
   }
 }
 
-/** What another thread needs to view the same regions (the mappings are per process). */
+/** What another thread needs to view the same regions: a host address (mappings are per process) or the buffer. */
 export interface RegionHandle {
   gpa: number;
   size: number;
-  hostAddr: bigint;
+  hostAddr?: bigint;
+  shared?: SharedArrayBuffer;
 }
 
 export interface Region extends RegionHandle {
   bytes: Uint8Array;
 }
 
+export interface RegionLayout {
+  gpa: number;
+  size: number;
+}
+
+/** A view of `size` bytes of this process's memory at `hostAddr` (the accelerator that mapped them knows how). */
+export type HostView = (hostAddr: bigint, size: number) => ArrayBuffer;
+
 export const PAGE_SIZE = 4096;
 
 export class GuestMemory {
+  /**
+   * Called after every write through this object (write, fill, writeU8..writeU64) with the range written:
+   * the emulator drops decoded code there when a device or a loader changes it.
+   */
+  writeObserver: ((gpa: number, length: number) => void) | undefined;
+
   private constructor(
     readonly regions: readonly Region[],
-    private readonly owned: boolean,
+    private release: (() => void) | undefined,
   ) {}
 
-  /** Maps fresh zeroed regions. Pages are only backed when touched (MAP_NORESERVE). */
-  static create(layout: readonly { gpa: number; size: number }[]): GuestMemory {
-    const regions: Region[] = [];
-    try {
-      for (const { gpa, size } of layout) {
-        if (size <= 0 || size % PAGE_SIZE !== 0 || gpa % PAGE_SIZE !== 0) {
-          throw new RangeError(`guest memory region 0x${gpa.toString(16)}+0x${size.toString(16)} is not page aligned`);
-        }
-        const hostAddr = mmap(size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1);
-        regions.push({ gpa, size, hostAddr, bytes: new Uint8Array(view(hostAddr, size)) });
+  /** Throws unless every region of `layout` is page aligned and not empty. */
+  static checkLayout(layout: readonly RegionLayout[]): void {
+    for (const { gpa, size } of layout) {
+      if (size <= 0 || size % PAGE_SIZE !== 0 || gpa % PAGE_SIZE !== 0) {
+        throw new RangeError(`guest memory region 0x${gpa.toString(16)}+0x${size.toString(16)} is not page aligned`);
       }
-    } catch (e) {
-      for (const r of regions) munmap(r.hostAddr, r.size);
-      throw e;
     }
-    return new GuestMemory(regions, true);
   }
 
-  /** Views of regions mapped elsewhere in this process (e.g. by the main thread, seen from a worker). */
-  static fromHandles(handles: readonly RegionHandle[]): GuestMemory {
-    const regions = handles.map((h) => ({ ...h, bytes: new Uint8Array(view(h.hostAddr, h.size)) }));
-    return new GuestMemory(regions, false);
+  /** Fresh zeroed regions in SharedArrayBuffers (pages cost nothing until touched). */
+  static createShared(layout: readonly RegionLayout[]): GuestMemory {
+    GuestMemory.checkLayout(layout);
+    const regions = layout.map(({ gpa, size }) => {
+      const shared = new SharedArrayBuffer(size);
+      return { gpa, size, shared, bytes: new Uint8Array(shared) };
+    });
+    return new GuestMemory(regions, undefined);
+  }
+
+  /** Regions of host memory mapped by their owner, who frees them in `release` when this memory closes. */
+  static fromHostRegions(regions: readonly Region[], release: () => void): GuestMemory {
+    return new GuestMemory(regions, release);
+  }
+
+  /**
+   * Views of regions created elsewhere in this process (e.g. by the main thread, seen from a worker).
+   * Mapped regions need `hostView` from the accelerator that mapped them. Closing the views frees nothing.
+   */
+  static fromHandles(handles: readonly RegionHandle[], hostView?: HostView): GuestMemory {
+    const regions = handles.map((h): Region => {
+      if (h.shared) return { ...h, bytes: new Uint8Array(h.shared) };
+      if (h.hostAddr === undefined || !hostView) {
+        throw new Error(
+          `guest memory region at 0x${h.gpa.toString(16)}: no buffer and no way to view its host address`,
+        );
+      }
+      return { ...h, bytes: new Uint8Array(hostView(h.hostAddr, h.size)) };
+    });
+    return new GuestMemory(regions, undefined);
   }
 
   get handles(): RegionHandle[] {
-    return this.regions.map(({ gpa, size, hostAddr }) => ({ gpa, size, hostAddr }));
+    return this.regions.map(({ gpa, size, hostAddr, shared }) => ({
+      gpa,
+      size,
+      ...(hostAddr !== undefined && { hostAddr }),
+      ...(shared && { shared }),
+    }));
   }
 
   /** Total bytes of RAM. */
@@ -78,7 +116,10 @@ export class GuestMemory {
     return undefined;
   }
 
-  /** A zero-copy view of guest memory; throws GuestMemoryError unless the range lies in one region. */
+  /**
+   * A zero-copy view of guest memory; throws GuestMemoryError unless the range lies in one region. Writes
+   * through it bypass writeObserver: use write() or fill() to change memory a vCPU may have run.
+   */
   slice(gpa: number, length: number): Uint8Array {
     const r = this.find(gpa, length);
     if (!r) throw new GuestMemoryError(gpa, length);
@@ -92,6 +133,13 @@ export class GuestMemory {
 
   write(gpa: number, data: Uint8Array): void {
     this.slice(gpa, data.length).set(data);
+    this.writeObserver?.(gpa, data.length);
+  }
+
+  /** Sets `length` bytes from `gpa` to `value` (zeroing a .bss, a page table). */
+  fill(gpa: number, length: number, value = 0): void {
+    this.slice(gpa, length).fill(value);
+    this.writeObserver?.(gpa, length);
   }
 
   private dataView(gpa: number, length: number): DataView {
@@ -113,20 +161,25 @@ export class GuestMemory {
   }
   writeU8(gpa: number, value: number): void {
     this.slice(gpa, 1)[0] = value;
+    this.writeObserver?.(gpa, 1);
   }
   writeU16(gpa: number, value: number): void {
     this.dataView(gpa, 2).setUint16(0, value, true);
+    this.writeObserver?.(gpa, 2);
   }
   writeU32(gpa: number, value: number): void {
     this.dataView(gpa, 4).setUint32(0, value >>> 0, true);
+    this.writeObserver?.(gpa, 4);
   }
   writeU64(gpa: number, value: bigint): void {
     this.dataView(gpa, 8).setBigUint64(0, value, true);
+    this.writeObserver?.(gpa, 8);
   }
 
-  /** Unmaps the regions (only those this instance mapped). */
+  /** Releases the regions, when this instance owns mapped ones (SharedArrayBuffers are the GC's). */
   close(): void {
-    if (!this.owned) return;
-    for (const r of this.regions) munmap(r.hostAddr, r.size);
+    const release = this.release;
+    this.release = undefined;
+    release?.();
   }
 }

@@ -2,7 +2,7 @@
 // accesses through their mailboxes. It also takes console input, and tells the main thread when a device
 // ends the run.
 import { parentPort, workerData } from "node:worker_threads";
-import { Vm } from "../kvm/vm.js";
+import { openIrqLines } from "../accel/open_vcpu.js";
 import { ByteRing } from "./byte_ring.js";
 import { Doorbell, serveMailboxes } from "./device_mailbox.js";
 import { buildDevices } from "./devices.js";
@@ -17,7 +17,7 @@ const doorbell = new Doorbell(data.doorbell);
 
 try {
   const consoleOut = new ByteRing(data.consoleOut);
-  const vm = new Vm(data.vmFd, 0); // a view for its interrupt lines; the main thread owns the fd
+  const setIrq = await openIrqLines(data.irqLines);
   let stopping = false;
   const devices = buildDevices(data.devices, {
     consoleOutput: (byte) => consoleOut.pushByte(byte),
@@ -27,7 +27,7 @@ try {
       stopping = true;
       post({ type: "device-stop", reason });
     },
-    setIrq: (gsi, level) => vm.irqLine(gsi, level),
+    setIrq,
   });
   const bus = Object.assign(devices.bus, {
     unclaimedCount: () => devices.bus.unclaimedReads + devices.bus.unclaimedWrites,

@@ -1,15 +1,16 @@
-// A readable account of a vCPU's state when the guest stopped abnormally: the exit, the mode, the
-// registers and the instruction at CS:RIP, disassembled.
+// A readable account of a vCPU's state when the guest stopped abnormally: the mode, the registers, the
+// instruction at CS:RIP disassembled, and what the accelerator adds (its notes).
+
+import type { AccelVcpu } from "../accel/accelerator.js";
 import { codeBitness, cpuMode, pagingEnabled } from "../arch/x86/cpu_mode.js";
+import { REG_NAMES, type Regs, SEGMENT_NAMES, type Sregs } from "../arch/x86/cpu_state.js";
 import { disassembleOne, hexBytes, MAX_INSTRUCTION_LENGTH } from "../arch/x86/disasm.js";
-import { REG_NAMES, type Regs, SEGMENT_NAMES, type Sregs } from "../kvm/structs.js";
-import type { Vcpu } from "../kvm/vcpu.js";
 import type { GuestMemory } from "../memory/guest_memory.js";
 
 const hex = (v: bigint | number, width = 16) => v.toString(16).padStart(width, "0");
 
 /** Where CS:RIP points in guest physical memory, or why it cannot be said. */
-export function instructionAddress(vcpu: Vcpu, regs: Regs, sregs: Sregs): { gpa?: number; why?: string } {
+export function instructionAddress(vcpu: AccelVcpu, regs: Regs, sregs: Sregs): { gpa?: number; why?: string } {
   const bitness = codeBitness(sregs);
   const ip = bitness === 64 ? regs.rip : regs.rip & 0xffff_ffffn;
   const linear = bitness === 64 ? ip : (sregs.cs.base + ip) & 0xffff_ffffn;
@@ -23,7 +24,7 @@ export function instructionAddress(vcpu: Vcpu, regs: Regs, sregs: Sregs): { gpa?
 }
 
 /** The instruction at CS:RIP as "bytes  text", from guest memory. */
-export function describeInstruction(vcpu: Vcpu, memory: GuestMemory, regs: Regs, sregs: Sregs): string {
+export function describeInstruction(vcpu: AccelVcpu, memory: GuestMemory, regs: Regs, sregs: Sregs): string {
   const { gpa, why } = instructionAddress(vcpu, regs, sregs);
   if (gpa === undefined) return `(${why})`;
   // Read up to one instruction's worth of bytes, stopping at the end of RAM.
@@ -35,7 +36,7 @@ export function describeInstruction(vcpu: Vcpu, memory: GuestMemory, regs: Regs,
   return `gpa 0x${hex(gpa, 1)}: ${hexBytes(insn.bytes)}  ${insn.text}`;
 }
 
-export function describeCpuState(vcpu: Vcpu, memory: GuestMemory): string {
+export function describeCpuState(vcpu: AccelVcpu, memory: GuestMemory): string {
   const regs = vcpu.getRegs();
   const sregs = vcpu.getSregs();
   const lines: string[] = [];
@@ -56,5 +57,6 @@ export function describeCpuState(vcpu: Vcpu, memory: GuestMemory): string {
   lines.push(`  idt base=${hex(sregs.idt.base)} limit=${hex(sregs.idt.limit, 4)}`);
   const cs = sregs.cs.selector.toString(16).padStart(4, "0");
   lines.push(`  at ${cs}:${hex(regs.rip, 1)}  ${describeInstruction(vcpu, memory, regs, sregs)}`);
+  for (const note of vcpu.notes()) lines.push(`  ${note}`);
   return lines.join("\n");
 }

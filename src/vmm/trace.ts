@@ -1,35 +1,41 @@
-// --trace: one line per exit, with the exit's details and the instruction at RIP.
+// --trace: one line per port or MMIO access and per reason the vCPU returned, with the instruction at RIP.
+import type { AccelVcpu, Access, VcpuExit } from "../accel/accelerator.js";
 import { hexBytes } from "../arch/x86/disasm.js";
-import { ExitReason, exitReasonName, KVM_EXIT_IO_OUT, type KvmRun } from "../kvm/run.js";
-import type { Vcpu } from "../kvm/vcpu.js";
 import type { GuestMemory } from "../memory/guest_memory.js";
 import { describeInstruction } from "./fault_report.js";
 
-function exitDetails(run: KvmRun): string {
-  switch (run.exitReason) {
-    case ExitReason.IO: {
-      const size = run.ioSize;
-      const count = run.ioCount;
-      const at = run.ioDataOffset;
-      const data = run.bytes.subarray(at, at + size * count);
-      const dir = run.ioDirection === KVM_EXIT_IO_OUT ? "out" : "in";
-      return `${dir} port 0x${run.ioPort.toString(16)} size ${size}${count > 1 ? ` count ${count}` : ""} data [${hexBytes(data)}]`;
-    }
-    case ExitReason.MMIO: {
-      const len = run.mmioLen;
-      const dir = run.mmioIsWrite ? "write" : "read";
-      return `${dir} 0x${run.mmioPhysAddr.toString(16)} size ${len} data [${hexBytes(run.mmioData(len))}]`;
-    }
+/** "io out port 0x3f8 size 1 data [34]", "mmio read 0x20020 size 2 data [ef be]". */
+function accessDetails(a: Access): string {
+  const size = `size ${a.data.length} data [${hexBytes(a.data)}]`;
+  if (a.space === "pio") return `io ${a.write ? "out" : "in"} port 0x${a.addr.toString(16)} ${size}`;
+  return `mmio ${a.write ? "write" : "read"} 0x${a.addr.toString(16)} ${size}`;
+}
+
+function exitDetails(exit: VcpuExit): string {
+  switch (exit.kind) {
+    case "debug":
+      return `debug pc 0x${exit.pc.toString(16)}`;
+    case "system-event":
+      return `system-event ${exit.event} (${exit.detail})`;
+    case "failure":
+      return `failure: ${exit.message}`;
     default:
-      return "";
+      return exit.kind;
   }
 }
 
-export function formatExit(vcpu: Vcpu, memory: GuestMemory, run: KvmRun): string {
+/** Where the vCPU is: "0000:1005  gpa 0x1005: ee  out %al,(%dx)". */
+function location(vcpu: AccelVcpu, memory: GuestMemory): string {
   const regs = vcpu.getRegs();
   const sregs = vcpu.getSregs();
-  const details = exitDetails(run);
   const cs = sregs.cs.selector.toString(16).padStart(4, "0");
-  const at = `${cs}:${regs.rip.toString(16)}  ${describeInstruction(vcpu, memory, regs, sregs)}`;
-  return `trace: ${exitReasonName(run.exitReason)}${details ? ` ${details}` : ""} | ${at}`;
+  return `${cs}:${regs.rip.toString(16)}  ${describeInstruction(vcpu, memory, regs, sregs)}`;
+}
+
+export function formatAccess(vcpu: AccelVcpu, memory: GuestMemory, access: Access): string {
+  return `trace: ${accessDetails(access)} | ${location(vcpu, memory)}`;
+}
+
+export function formatExit(vcpu: AccelVcpu, memory: GuestMemory, exit: VcpuExit): string {
+  return `trace: ${exitDetails(exit)} | ${location(vcpu, memory)}`;
 }

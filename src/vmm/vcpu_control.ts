@@ -1,11 +1,11 @@
 // The shared cells through which the main thread steers a vCPU thread and the thread reports back.
-// The main thread writes a request and kicks the thread out of KVM_RUN; the thread acts on it between runs.
+// The main thread writes a request and kicks the thread out of run(); the thread acts on it between runs.
 import { StopFlag } from "./vcpu_loop.js";
 
 const STOP = 0; // non-zero: leave the run loop (the StopFlag cell)
 const PAUSE = 1; // non-zero: wait until cleared
 const PROBE = 2; // non-zero: report whether the vCPU halted for good
-const TID = 3; // the thread's id, for tgkill
+const KICK = 3; // non-zero: return from run() (RunHooks.kick)
 const STATE = 4; // VcpuState, written by the thread
 const CELLS = 5;
 
@@ -14,16 +14,17 @@ export type VcpuStateValue = (typeof VcpuState)[keyof typeof VcpuState];
 
 export class VcpuControl {
   readonly stop: StopFlag;
+  /** The cell RunHooks.kick reads. */
+  readonly kickCell: Int32Array;
 
   constructor(readonly cells: Int32Array = new Int32Array(new SharedArrayBuffer(CELLS * 4))) {
     this.stop = new StopFlag(cells.subarray(STOP, STOP + 1));
+    this.kickCell = cells.subarray(KICK, KICK + 1);
   }
 
-  get tid(): number {
-    return Atomics.load(this.cells, TID);
-  }
-  set tid(tid: number) {
-    Atomics.store(this.cells, TID, tid);
+  /** Main thread: asks run() to return at its next chance (the accelerator may need telling too). */
+  kick(): void {
+    Atomics.store(this.cells, KICK, 1);
   }
 
   get state(): VcpuStateValue {

@@ -1,8 +1,7 @@
 // The threads of a running machine: one worker per vCPU and, with several vCPUs, the device host. Starts
 // them, carries console output to its sink, steers them (kick, pause, stop) and gathers why they stopped.
 import { Worker } from "node:worker_threads";
-import { getpid, tgkill } from "../kvm/sys.js";
-import type { Vcpu } from "../kvm/vcpu.js";
+import type { AccelName, AccelVcpu, IrqLinesHandle } from "../accel/accelerator.js";
 import type { GuestMemory } from "../memory/guest_memory.js";
 import { ByteRing } from "./byte_ring.js";
 import { createMailbox, Doorbell } from "./device_mailbox.js";
@@ -11,8 +10,6 @@ import { VcpuControl, VcpuState } from "./vcpu_control.js";
 import type { StopReason } from "./vcpu_loop.js";
 import type { DeviceWorkerData, RunStats, VcpuWorkerData, WorkerMessage } from "./worker_protocol.js";
 
-/** SIGUSR2 kicks a vCPU thread out of KVM_RUN (SIGUSR1 belongs to Node's inspector). */
-const KICK_SIGNAL = 12;
 const noop = () => {};
 /** The console pump sleeps until the producer's notify; the timeout is only a safety net. */
 const CONSOLE_WAIT_MS = 1000;
@@ -23,29 +20,20 @@ const CONSOLE_WAIT_MS = 1000;
  */
 const VCPU_THREAD_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 48 };
 
-// One no-op SIGUSR2 handler for the process, installed while any machine runs: without a handler the
-// signal would kill the process; with it, it only interrupts KVM_RUN.
-let kickHandlerUsers = 0;
-function holdKickHandler(): void {
-  if (kickHandlerUsers++ === 0) process.on("SIGUSR2", noop);
-}
-function releaseKickHandler(): void {
-  if (--kickHandlerUsers === 0) process.off("SIGUSR2", noop);
-}
-
-// Node cannot end while a worker sits in KVM_RUN: whatever ends the process (an uncaught error in the main
-// thread, process.exit), every running vCPU is kicked out on the way.
+// Node cannot end while a worker sits in KVM_RUN (or an emulator's loop): whatever ends the process (an
+// uncaught error in the main thread, process.exit), every running vCPU is kicked out on the way.
 const running = new Set<VcpuThreads>();
 process.on("exit", () => {
   for (const threads of running) threads.stop();
 });
 
 export interface ThreadsConfig {
-  vcpus: readonly Vcpu[];
+  accel: AccelName;
+  vcpus: readonly AccelVcpu[];
   memory: GuestMemory;
   devices: DeviceConfig;
-  /** The VM fd, with the irqchip: devices raise interrupt lines through it. */
-  vmFd: number | undefined;
+  /** The VM's interrupt lines, with interrupt controllers: devices raise them. */
+  irqLines: IrqLinesHandle | undefined;
   consoleIn: ByteRing;
   console: (bytes: Uint8Array) => void;
   trace: boolean;
@@ -54,7 +42,7 @@ export interface ThreadsConfig {
 export interface ThreadsResult {
   reason: StopReason;
   /** The vCPU the reason came from (a device's stop: the boot vCPU). */
-  vcpu: Vcpu;
+  vcpu: AccelVcpu;
   stats: RunStats;
 }
 
@@ -85,8 +73,7 @@ export class VcpuThreads {
 
   /** Runs every thread until the guest stops. */
   async run(): Promise<ThreadsResult> {
-    const { vcpus, memory, devices, vmFd, consoleIn, trace } = this.config;
-    holdKickHandler();
+    const { accel, vcpus, memory, devices, irqLines, consoleIn, trace } = this.config;
     running.add(this);
     const consoleOut = ByteRing.create();
     const mailboxes = vcpus.map(() => createMailbox());
@@ -105,10 +92,10 @@ export class VcpuThreads {
     })();
     try {
       if (this.doorbell) {
-        if (vmFd === undefined) throw new Error("several vCPUs need the in-kernel irqchip");
+        if (irqLines === undefined) throw new Error("several vCPUs need interrupt controllers");
         const data: DeviceWorkerData = {
           devices,
-          vmFd,
+          irqLines,
           mailboxes,
           doorbell: this.doorbell.cells,
           consoleOut: consoleOut.buffer,
@@ -134,13 +121,14 @@ export class VcpuThreads {
       }
       const outcomes = vcpus.map((vcpu, i) => {
         const data: VcpuWorkerData = {
+          accel,
           vcpu: vcpu.handle,
           memory: memory.handles,
           control: (this.controls[i] as VcpuControl).cells,
           consoleOut: consoleOut.buffer,
           consoleIn: consoleIn.buffer,
           devices,
-          vmFd,
+          irqLines,
           trace,
           ...(this.doorbell && { remote: { mailbox: mailboxes[i] as Int32Array, doorbell: this.doorbell.cells } }),
         };
@@ -163,34 +151,27 @@ export class VcpuThreads {
       const stopped = results as Extract<Outcome, { type: "stopped" }>[];
       const own = stopped.findIndex((o) => o.reason.kind !== "stopped");
       const reason = this.deviceStop ?? stopped[own]?.reason ?? { kind: "stopped" };
-      const vcpu = vcpus[this.deviceStop || own < 0 ? 0 : own] as Vcpu;
+      const vcpu = vcpus[this.deviceStop || own < 0 ? 0 : own] as AccelVcpu;
       return { reason, vcpu, stats: sumStats(stopped.map((o) => o.stats)) };
     } finally {
-      // Whatever ended the run, no vCPU thread may be left inside KVM_RUN: terminate() cannot interrupt it.
+      // Whatever ended the run, no vCPU thread may be left inside its run: terminate() cannot interrupt KVM_RUN.
       this.stop();
       finished = true;
       consoleOut.wake();
       await pump;
       this.doorbell?.requestStop();
-      releaseKickHandler();
       running.delete(this);
       await Promise.all([...workers, ...(host ? [host] : [])].map((w) => w.terminate()));
     }
   }
 
-  /** Kicks vCPU `i` out of KVM_RUN so that it looks at its requests. */
+  /** Kicks vCPU `i` out of its run so that it looks at its requests. */
   kick(i: number): void {
     const vcpu = this.config.vcpus[i];
     const control = this.controls[i];
     if (!vcpu || !control) return;
-    vcpu.run.immediateExit = true;
-    const tid = control.tid;
-    if (tid === 0 || control.state === VcpuState.EXITED) return;
-    try {
-      tgkill(getpid(), tid, KICK_SIGNAL);
-    } catch {
-      // The thread has just exited: nothing to kick.
-    }
+    control.kick();
+    if (control.state !== VcpuState.EXITED) vcpu.interrupt?.();
   }
 
   /** Console input is waiting: wake whoever owns the UART. */

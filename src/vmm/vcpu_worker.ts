@@ -1,15 +1,12 @@
 // A vCPU's thread: rebuilds views of the vCPU, guest memory and devices from what the main thread sent,
 // runs the loop, and reports why it stopped. Console bytes flow through shared rings; requests (stop,
-// pause, probe) arrive through shared cells with a kick out of KVM_RUN.
+// pause, probe) arrive through shared cells with a kick out of the vCPU's run.
 import { writeSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
+import type { Access, VcpuExit } from "../accel/accelerator.js";
+import { openGuestMemory, openIrqLines, openVcpu } from "../accel/open_vcpu.js";
 import { RFLAGS_IF } from "../arch/x86/cpu_mode.js";
-import { ExitReason, type KvmRun } from "../kvm/run.js";
-import { MpState } from "../kvm/structs.js";
-import { gettid } from "../kvm/sys.js";
-import { Vcpu } from "../kvm/vcpu.js";
-import { Vm } from "../kvm/vm.js";
-import { GuestMemory } from "../memory/guest_memory.js";
+import { MpState } from "../arch/x86/cpu_state.js";
 import { ByteRing } from "./byte_ring.js";
 import { Doorbell, RemoteBus } from "./device_mailbox.js";
 import { buildDevices } from "./devices.js";
@@ -26,14 +23,12 @@ const post = (m: WorkerMessage) => parentPort?.postMessage(m);
 const control = new VcpuControl(data.control);
 
 try {
-  control.tid = gettid();
   control.state = VcpuState.RUNNING;
-  const vcpu = Vcpu.fromHandle(data.vcpu);
-  const memory = GuestMemory.fromHandles(data.memory);
+  const memory = await openGuestMemory(data.memory);
+  const vcpu = await openVcpu(data.vcpu, memory);
   const consoleOut = new ByteRing(data.consoleOut);
   const consoleIn = new ByteRing(data.consoleIn);
-  // A view of the VM for its interrupt lines (the main thread owns and closes the fd).
-  const vm = data.vmFd === undefined ? undefined : new Vm(data.vmFd, 0);
+  const setIrq = data.irqLines && (await openIrqLines(data.irqLines));
   const pendingStop: { reason: StopReason | undefined } = { reason: undefined };
   // One vCPU owns the devices; with several, they live on the device host and this thread forwards to it.
   const devices = data.remote
@@ -44,15 +39,15 @@ try {
         requestStop: (reason) => {
           pendingStop.reason ??= reason;
         },
-        ...(vm && { setIrq: (gsi: number, level: boolean) => vm.irqLine(gsi, level) }),
+        ...(setIrq && { setIrq }),
       });
   const { bus } = devices;
 
   /** Between runs, at the main thread's request: take input, answer a probe, wait out a pause. */
   const onKick = (): StopReason | undefined => {
     devices.pollInput();
-    if (control.takeProbe()) {
-      // With the in-kernel irqchip HLT never reaches us: a vCPU halted with interrupts off is done for.
+    // KVM's irqchip keeps HLT in the kernel: a vCPU halted there with interrupts off is done for.
+    if (control.takeProbe() && data.accel === "kvm") {
       const halted = vcpu.getMpState() === MpState.HALTED && (vcpu.getRegs().rflags & RFLAGS_IF) === 0n;
       if (halted) return { kind: "halt" };
     }
@@ -65,24 +60,27 @@ try {
   };
 
   // The tracer (and its disassembler) loads only when asked for: an idle vCPU thread stays small.
-  const formatExit = data.trace ? (await import("./trace.js")).formatExit : undefined;
-  const trace = formatExit ? (line: string) => writeSync(2, `${line}\n`) : undefined;
+  const tracer = data.trace ? await import("./trace.js") : undefined;
+  const trace = (line: string) => writeSync(2, `${line}\n`);
   let unclaimedSeen = 0;
-  const traceExit = (run: KvmRun) => {
-    if (run.exitReason === ExitReason.INTR) return;
+  const traceAccess = (access: Access) => {
     const unclaimed = bus.unclaimedReads + bus.unclaimedWrites;
     const note = unclaimed > unclaimedSeen ? " (unclaimed)" : "";
     unclaimedSeen = unclaimed;
-    if (formatExit) trace?.(`${formatExit(vcpu, memory, run)}${note}`);
+    if (tracer) trace(`${tracer.formatAccess(vcpu, memory, access)}${note}`);
+  };
+  const traceExit = (exit: VcpuExit) => {
+    if (tracer) trace(tracer.formatExit(vcpu, memory, exit));
   };
   const counters = { exits: 0 };
   const started = process.hrtime.bigint();
   const reason = runVcpu(vcpu, bus, {
     stop: control.stop,
+    kick: control.kickCell,
     stats: counters,
     pendingStop,
     onKick,
-    onExit: trace && traceExit,
+    ...(tracer && { onAccess: traceAccess, onExit: traceExit }),
   });
   const runNs = Number(process.hrtime.bigint() - started);
   const stats = {

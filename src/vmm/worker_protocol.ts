@@ -1,12 +1,12 @@
 // What the main thread and a vCPU worker exchange.
-import type { VcpuHandle } from "../kvm/vcpu.js";
+import type { AccelName, IrqLinesHandle, VcpuHandle } from "../accel/accelerator.js";
 import type { RegionHandle } from "../memory/guest_memory.js";
 import type { DeviceConfig } from "./devices.js";
 import type { StopReason } from "./vcpu_loop.js";
 
 /** Counters from one run of a vCPU. */
 export interface RunStats {
-  /** Exits to userspace (completed KVM_RUN calls). */
+  /** Exits: completed KVM_RUN calls under KVM; port/MMIO accesses and stops under the emulator. */
   exits: number;
   /** Time spent in the run loop, in nanoseconds. */
   runNs: number;
@@ -15,6 +15,7 @@ export interface RunStats {
 }
 
 export interface VcpuWorkerData {
+  accel: AccelName;
   vcpu: VcpuHandle;
   memory: RegionHandle[];
   /** VcpuControl cells, shared. */
@@ -23,8 +24,8 @@ export interface VcpuWorkerData {
   consoleOut: SharedArrayBuffer;
   consoleIn: SharedArrayBuffer;
   devices: DeviceConfig;
-  /** The VM, for raising interrupt lines; absent without the in-kernel irqchip. */
-  vmFd: number | undefined;
+  /** The VM's interrupt lines; absent without interrupt controllers. */
+  irqLines: IrqLinesHandle | undefined;
   /** With several vCPUs the devices live on the device host, reached through this mailbox. */
   remote?: { mailbox: Int32Array; doorbell: Int32Array };
   trace: boolean;
@@ -32,7 +33,7 @@ export interface VcpuWorkerData {
 
 export interface DeviceWorkerData {
   devices: DeviceConfig;
-  vmFd: number;
+  irqLines: IrqLinesHandle;
   mailboxes: Int32Array[];
   doorbell: Int32Array;
   consoleOut: SharedArrayBuffer;

@@ -1,7 +1,7 @@
 // Local APIC setup at boot (Intel SDM vol. 3, 11.5.1 Local Vector Table): LINT0 delivers the 8259 PIC's
 // interrupts (ExtINT) and LINT1 the NMI, as a PC's firmware wires them, so that a guest that enables its
 // local APIC keeps receiving legacy interrupts.
-import type { Vcpu } from "../../kvm/vcpu.js";
+import type { Vcpu } from "./vcpu.js";
 
 const APIC_LVT_LINT0 = 0x350;
 const APIC_LVT_LINT1 = 0x360;

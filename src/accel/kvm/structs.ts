@@ -1,47 +1,18 @@
 // Layouts of the KVM structures this project exchanges with the kernel (include/uapi/linux/kvm.h and
 // arch/x86/include/uapi/asm/kvm.h), encoded and decoded with explicit offsets.
 
-/** struct kvm_regs: the general registers, in the kernel's order. */
-export interface Regs {
-  rax: bigint;
-  rbx: bigint;
-  rcx: bigint;
-  rdx: bigint;
-  rsi: bigint;
-  rdi: bigint;
-  rsp: bigint;
-  rbp: bigint;
-  r8: bigint;
-  r9: bigint;
-  r10: bigint;
-  r11: bigint;
-  r12: bigint;
-  r13: bigint;
-  r14: bigint;
-  r15: bigint;
-  rip: bigint;
-  rflags: bigint;
-}
-export const REG_NAMES = [
-  "rax",
-  "rbx",
-  "rcx",
-  "rdx",
-  "rsi",
-  "rdi",
-  "rsp",
-  "rbp",
-  "r8",
-  "r9",
-  "r10",
-  "r11",
-  "r12",
-  "r13",
-  "r14",
-  "r15",
-  "rip",
-  "rflags",
-] as const satisfies readonly (keyof Regs)[];
+import {
+  CONTROL_NAMES,
+  type CpuidEntry,
+  type MsrEntry,
+  REG_NAMES,
+  type Regs,
+  SEGMENT_NAMES,
+  type Segment,
+  type Sregs,
+} from "../../arch/x86/cpu_state.js";
+
+/** struct kvm_regs: the general registers, in the kernel's order (REG_NAMES's). */
 export const KVM_REGS_SIZE = REG_NAMES.length * 8;
 
 export function decodeRegs(buf: Uint8Array): Regs {
@@ -63,42 +34,14 @@ export function encodeRegs(regs: Regs): Uint8Array {
 }
 
 /** struct kvm_segment. */
-export interface Segment {
-  base: bigint;
-  limit: number;
-  selector: number;
-  type: number;
-  present: number;
-  dpl: number;
-  db: number;
-  s: number;
-  l: number;
-  g: number;
-  avl: number;
-  unusable: number;
-}
 const SEGMENT_SIZE = 24;
-
 /** struct kvm_dtable (GDTR, IDTR). */
-export interface DescriptorTable {
-  base: bigint;
-  limit: number;
-}
 const DTABLE_SIZE = 16;
-
-export const SEGMENT_NAMES = ["cs", "ds", "es", "fs", "gs", "ss", "tr", "ldt"] as const;
-export type SegmentName = (typeof SEGMENT_NAMES)[number];
-const CONTROL_NAMES = ["cr0", "cr2", "cr3", "cr4", "cr8", "efer", "apicBase"] as const;
 /** Interrupt bitmap: (KVM_NR_INTERRUPTS + 63) / 64 words. */
 const INTERRUPT_BITMAP_WORDS = 4;
 
-/** struct kvm_sregs: segments, descriptor tables, control registers, EFER and the APIC base. */
-export type Sregs = Record<SegmentName, Segment> &
-  Record<(typeof CONTROL_NAMES)[number], bigint> & {
-    gdt: DescriptorTable;
-    idt: DescriptorTable;
-    interruptBitmap: bigint[];
-  };
+// struct kvm_sregs: segments, descriptor tables, control registers, EFER, the APIC base, then the bitmap of
+// interrupts pending injection, which the neutral Sregs leaves out (KVM's business: see Vcpu.setSregs).
 const DTABLES_OFFSET = SEGMENT_NAMES.length * SEGMENT_SIZE;
 const CONTROL_OFFSET = DTABLES_OFFSET + 2 * DTABLE_SIZE;
 const BITMAP_OFFSET = CONTROL_OFFSET + CONTROL_NAMES.length * 8;
@@ -143,14 +86,11 @@ export function decodeSregs(buf: Uint8Array): Sregs {
   CONTROL_NAMES.forEach((name, i) => {
     sregs[name] = dv.getBigUint64(CONTROL_OFFSET + i * 8, true);
   });
-  sregs.interruptBitmap = [];
-  for (let i = 0; i < INTERRUPT_BITMAP_WORDS; i++) {
-    sregs.interruptBitmap.push(dv.getBigUint64(BITMAP_OFFSET + i * 8, true));
-  }
   return sregs;
 }
 
-export function encodeSregs(sregs: Sregs): Uint8Array {
+/** Encodes `sregs` with the pending-interrupt bitmap of `bitmapFrom` (a KVM_GET_SREGS result), or none. */
+export function encodeSregs(sregs: Sregs, bitmapFrom?: Uint8Array): Uint8Array {
   const buf = new Uint8Array(KVM_SREGS_SIZE);
   const dv = new DataView(buf.buffer);
   SEGMENT_NAMES.forEach((name, i) => {
@@ -163,9 +103,7 @@ export function encodeSregs(sregs: Sregs): Uint8Array {
   CONTROL_NAMES.forEach((name, i) => {
     dv.setBigUint64(CONTROL_OFFSET + i * 8, sregs[name], true);
   });
-  sregs.interruptBitmap.forEach((word, i) => {
-    dv.setBigUint64(BITMAP_OFFSET + i * 8, word, true);
-  });
+  if (bitmapFrom) buf.set(bitmapFrom.subarray(BITMAP_OFFSET, KVM_SREGS_SIZE), BITMAP_OFFSET);
   return buf;
 }
 
@@ -218,19 +156,8 @@ export function decodeTranslation(buf: Uint8Array): { physical: bigint; valid: b
 }
 
 /** struct kvm_cpuid_entry2. */
-export interface CpuidEntry {
-  function: number;
-  index: number;
-  flags: number;
-  eax: number;
-  ebx: number;
-  ecx: number;
-  edx: number;
-}
 const CPUID_ENTRY_SIZE = 40;
 const CPUID_HEADER = 8;
-/** KVM_CPUID_FLAG_SIGNIFCANT_INDEX: the entry depends on ECX (the sub-leaf). */
-export const KVM_CPUID_FLAG_SIGNIFCANT_INDEX = 1;
 
 /** An empty struct kvm_cpuid2 with room for `capacity` entries, for KVM_GET_SUPPORTED_CPUID to fill. */
 export function cpuid2Buffer(capacity: number): Uint8Array {
@@ -262,10 +189,6 @@ export function encodeCpuid2(entries: readonly CpuidEntry[]): Uint8Array {
 }
 
 /** struct kvm_msrs with its entries (struct kvm_msr_entry: index, reserved, data). */
-export interface MsrEntry {
-  index: number;
-  data: bigint;
-}
 const MSR_ENTRY_SIZE = 16;
 
 export function encodeMsrs(entries: readonly MsrEntry[]): Uint8Array {
@@ -286,9 +209,6 @@ export function decodeMsrs(buf: Uint8Array, count: number): MsrEntry[] {
     data: dv.getBigUint64(8 + i * MSR_ENTRY_SIZE + 8, true),
   }));
 }
-
-/** KVM_MP_STATE_* values. */
-export const MpState = { RUNNABLE: 0, UNINITIALIZED: 1, INIT_RECEIVED: 2, HALTED: 3, SIPI_RECEIVED: 4 } as const;
 
 /** struct kvm_pit_config. KVM_PIT_SPEAKER_DUMMY gives port 0x61 a stand-in speaker. */
 export const KVM_PIT_SPEAKER_DUMMY = 1;

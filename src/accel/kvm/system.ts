@@ -1,6 +1,7 @@
 // The KVM system: /dev/kvm itself. Checks the API version and the capabilities tsvmm relies on.
 
-import { UserError } from "../errors.js";
+import type { CpuidEntry } from "../../arch/x86/cpu_state.js";
+import { UserError } from "../../errors.js";
 import {
   KVM_CAP_IMMEDIATE_EXIT,
   KVM_CAP_USER_MEMORY,
@@ -10,7 +11,7 @@ import {
   KVM_GET_SUPPORTED_CPUID,
   KVM_GET_VCPU_MMAP_SIZE,
 } from "./ioctls.js";
-import { type CpuidEntry, cpuid2Buffer, decodeCpuid2 } from "./structs.js";
+import { cpuid2Buffer, decodeCpuid2 } from "./structs.js";
 import { close, ioctl, ioctlValue, O_CLOEXEC, O_RDWR, open, SysError } from "./sys.js";
 import { Vm } from "./vm.js";
 

@@ -1,5 +1,11 @@
-// A KVM vCPU: its registers, its kvm_run page and KVM_RUN itself.
-// A Vcpu can be rebuilt in another thread from its fd and mapping address (fds and mappings are per process).
+// A KVM vCPU: its registers, its kvm_run page and KVM_RUN itself, behind the accelerator seam's Vcpu.
+// A Vcpu can be rebuilt in another thread from its handle (fds and mappings are per process, not per thread).
+
+import { CR0_PG, cpuMode } from "../../arch/x86/cpu_mode.js";
+import type { CpuidEntry, MpStateValue, MsrEntry, Regs, Sregs } from "../../arch/x86/cpu_state.js";
+import type { Bus } from "../../bus/io_bus.js";
+import { UserError } from "../../errors.js";
+import type { AccelVcpu, KvmVcpuHandle, RunHooks, RunnableVcpu, VcpuExit } from "../accelerator.js";
 import {
   KVM_GET_LAPIC,
   KVM_GET_MP_STATE,
@@ -16,10 +22,11 @@ import {
   KVM_SET_SREGS,
   KVM_TRANSLATE,
 } from "./ioctls.js";
+import { signalThread } from "./kick_signal.js";
 import { nativeKvm } from "./native_run.js";
 import { KvmRun } from "./run.js";
+import { runKvm } from "./run_loop.js";
 import {
-  type CpuidEntry,
   decodeMsrs,
   decodeRegs,
   decodeSregs,
@@ -30,11 +37,10 @@ import {
   encodeRegs,
   encodeSregs,
   encodeTranslation,
+  KVM_GUESTDBG_ENABLE,
+  KVM_GUESTDBG_SINGLESTEP,
   KVM_REGS_SIZE,
   KVM_SREGS_SIZE,
-  type MsrEntry,
-  type Regs,
-  type Sregs,
 } from "./structs.js";
 import {
   close,
@@ -51,16 +57,8 @@ import {
   view,
 } from "./sys.js";
 
-/** What a worker needs to rebuild a Vcpu over the same fd and kvm_run mapping. */
-export interface VcpuHandle {
-  fd: number;
-  id: number;
-  runAddr: bigint;
-  runSize: number;
-}
-
-export class Vcpu {
-  readonly run: KvmRun;
+export class Vcpu implements AccelVcpu, RunnableVcpu {
+  readonly kvmRun: KvmRun;
   private closed = false;
 
   private constructor(
@@ -68,23 +66,46 @@ export class Vcpu {
     readonly id: number,
     readonly runAddr: bigint,
     readonly runSize: number,
+    /** The thread inside run(), for interrupt() (shared by every view of this vCPU). */
+    readonly thread: Int32Array,
     private readonly ownsMapping: boolean,
   ) {
-    this.run = new KvmRun(view(runAddr, runSize));
+    this.kvmRun = new KvmRun(view(runAddr, runSize));
   }
 
   static map(fd: number, id: number, runSize: number): Vcpu {
     const addr = mmap(runSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
-    return new Vcpu(fd, id, addr, runSize, true);
+    return new Vcpu(fd, id, addr, runSize, new Int32Array(new SharedArrayBuffer(4)), true);
   }
 
   /** A view of a vCPU created elsewhere in this process; closing it releases nothing. */
-  static fromHandle(h: VcpuHandle): Vcpu {
-    return new Vcpu(h.fd, h.id, h.runAddr, h.runSize, false);
+  static fromHandle(h: KvmVcpuHandle): Vcpu {
+    return new Vcpu(h.fd, h.id, h.runAddr, h.runSize, h.thread, false);
   }
 
-  get handle(): VcpuHandle {
-    return { fd: this.fd, id: this.id, runAddr: this.runAddr, runSize: this.runSize };
+  get handle(): KvmVcpuHandle {
+    return {
+      accel: "kvm",
+      fd: this.fd,
+      id: this.id,
+      runAddr: this.runAddr,
+      runSize: this.runSize,
+      thread: this.thread,
+    };
+  }
+
+  /** Runs the guest, serving port and MMIO exits through `bus`, until the VMM must decide something. */
+  run(bus: Bus, hooks: RunHooks): VcpuExit {
+    return runKvm(this, bus, hooks);
+  }
+
+  /**
+   * Makes a KVM_RUN in progress (or about to start) return: immediate_exit covers the window before the
+   * ioctl enters the kernel, the signal the time inside it.
+   */
+  interrupt(): void {
+    this.kvmRun.immediateExit = true;
+    signalThread(Atomics.load(this.thread, 0));
   }
 
   /**
@@ -93,7 +114,8 @@ export class Vcpu {
    * gets when INIT or SIPI wakes it from its wait. Any other failure throws.
    */
   runOnce(): boolean {
-    const rc = nativeKvm ? nativeKvm.run(this.fd) : ioctlRaw(this.fd, KVM_RUN);
+    const native = nativeKvm();
+    const rc = native ? native.run(this.fd) : ioctlRaw(this.fd, KVM_RUN);
     if (rc >= 0) return true;
     if (rc === -EINTR || rc === -EAGAIN) return false;
     throw new SysError("ioctl(KVM_RUN)", -rc);
@@ -109,19 +131,35 @@ export class Vcpu {
     ioctl(this.fd, KVM_SET_REGS, encodeRegs(regs), "KVM_SET_REGS");
   }
 
-  getSregs(): Sregs {
+  private getSregsBuffer(): Uint8Array {
     const buf = new Uint8Array(KVM_SREGS_SIZE);
     ioctl(this.fd, KVM_GET_SREGS, buf, "KVM_GET_SREGS");
-    return decodeSregs(buf);
+    return buf;
   }
 
+  getSregs(): Sregs {
+    return decodeSregs(this.getSregsBuffer());
+  }
+
+  /**
+   * Sets the special registers, keeping the interrupts KVM has pending injection (not part of the neutral
+   * state). Throws a UserError when KVM silently drops CR0.PG, as some hosts' KVM (this project's former
+   * nested one) does outside long mode.
+   */
   setSregs(sregs: Sregs): void {
-    ioctl(this.fd, KVM_SET_SREGS, encodeSregs(sregs), "KVM_SET_SREGS");
+    ioctl(this.fd, KVM_SET_SREGS, encodeSregs(sregs, this.getSregsBuffer()), "KVM_SET_SREGS");
+    if ((sregs.cr0 & CR0_PG) !== 0n && (this.getSregs().cr0 & CR0_PG) === 0n) {
+      throw new UserError(`this host's KVM refused to enable paging in ${cpuMode(sregs)} mode (CR0.PG was dropped)`);
+    }
   }
 
   /** KVM_SET_GUEST_DEBUG with KVM_GUESTDBG_* control flags. */
   setGuestDebug(control: number, debugreg: readonly bigint[] = []): void {
     ioctl(this.fd, KVM_SET_GUEST_DEBUG, encodeGuestDebug(control, debugreg), "KVM_SET_GUEST_DEBUG");
+  }
+
+  setSingleStep(on: boolean): void {
+    this.setGuestDebug(on ? KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP : 0);
   }
 
   /** Translates a linear address through the guest's current paging mode (KVM_TRANSLATE). */
@@ -150,14 +188,19 @@ export class Vcpu {
     }
   }
 
-  getMpState(): number {
+  getMpState(): MpStateValue {
     const buf = new Uint32Array(1);
     ioctl(this.fd, KVM_GET_MP_STATE, buf, "KVM_GET_MP_STATE");
-    return buf[0] as number;
+    return buf[0] as MpStateValue;
   }
 
-  setMpState(state: number): void {
+  setMpState(state: MpStateValue): void {
     ioctl(this.fd, KVM_SET_MP_STATE, Uint32Array.of(state), "KVM_SET_MP_STATE");
+  }
+
+  /** KVM's exit reasons already name what went wrong in the stop summary; nothing to add. */
+  notes(): string[] {
+    return [];
   }
 
   /** The local APIC's register page (struct kvm_lapic_state), with the in-kernel irqchip. */

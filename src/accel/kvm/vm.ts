@@ -1,4 +1,5 @@
-// A KVM virtual machine: its memory slots and its vCPUs.
+// A KVM virtual machine: its memory slots, its in-kernel interrupt controllers and its vCPUs.
+import type { AccelVm, IrqLinesHandle } from "../accelerator.js";
 import {
   KVM_CREATE_IRQCHIP,
   KVM_CREATE_PIT2,
@@ -8,20 +9,31 @@ import {
   KVM_SET_TSS_ADDR,
   KVM_SET_USER_MEMORY_REGION,
 } from "./ioctls.js";
+import { setupLapicLints } from "./lapic.js";
 import { nativeKvm } from "./native_run.js";
 import { encodeMemoryRegion, encodePitConfig, KVM_PIT_SPEAKER_DUMMY, type MemoryRegion } from "./structs.js";
 import { close, ioctl, ioctlValue, SysError } from "./sys.js";
 import { Vcpu } from "./vcpu.js";
 
-export class Vm {
+export class Vm implements AccelVm {
   private readonly vcpus: Vcpu[] = [];
   // struct kvm_irq_level, reused: raising a line is frequent.
   private readonly irqLevel = new Uint32Array(2);
+  private irqchip = false;
 
   constructor(
     readonly fd: number,
     readonly vcpuMmapSize: number,
   ) {}
+
+  /** A view of a VM whose fd another thread owns, for raising its interrupt lines. */
+  static fromIrqLines(handle: IrqLinesHandle): Vm {
+    return new Vm(handle.vmFd, 0);
+  }
+
+  get irqLines(): IrqLinesHandle | undefined {
+    return this.irqchip ? { accel: "kvm", vmFd: this.fd } : undefined;
+  }
 
   setUserMemoryRegion(region: MemoryRegion): void {
     ioctl(this.fd, KVM_SET_USER_MEMORY_REGION, encodeMemoryRegion(region), "KVM_SET_USER_MEMORY_REGION");
@@ -41,6 +53,7 @@ export class Vm {
   /** The in-kernel PIC pair, IOAPIC and per-vCPU local APICs, with the default GSI routing. */
   createIrqchip(): void {
     ioctlValue(this.fd, KVM_CREATE_IRQCHIP, 0, "KVM_CREATE_IRQCHIP");
+    this.irqchip = true;
   }
 
   /** The in-kernel i8254 PIT (needs the irqchip), with a dummy speaker port. */
@@ -50,8 +63,9 @@ export class Vm {
 
   /** Sets the level of an interrupt line (GSI); callable from any thread. */
   irqLine(gsi: number, level: boolean): void {
-    if (nativeKvm) {
-      const rc = nativeKvm.irqLine(this.fd, gsi, level ? 1 : 0);
+    const native = nativeKvm();
+    if (native) {
+      const rc = native.irqLine(this.fd, gsi, level ? 1 : 0);
       if (rc < 0) throw new SysError("ioctl(KVM_IRQ_LINE)", -rc);
       return;
     }
@@ -60,10 +74,12 @@ export class Vm {
     ioctl(this.fd, KVM_IRQ_LINE, this.irqLevel, "KVM_IRQ_LINE");
   }
 
+  /** A vCPU; with the irqchip, its local APIC wired as a PC's firmware leaves it. */
   createVcpu(id: number): Vcpu {
     const fd = ioctlValue(this.fd, KVM_CREATE_VCPU, id, "KVM_CREATE_VCPU");
     const vcpu = Vcpu.map(fd, id, this.vcpuMmapSize);
     this.vcpus.push(vcpu);
+    if (this.irqchip) setupLapicLints(vcpu);
     return vcpu;
   }
 

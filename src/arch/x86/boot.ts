@@ -1,7 +1,8 @@
 // Puts the boot vCPU into an entry mode: writes the GDT and page tables the mode needs, then sets the
 // registers. What else the image expects in registers (Multiboot's EAX/EBX) its loader adds on top.
-import type { Regs, Sregs } from "../../kvm/structs.js";
+
 import type { GuestMemory } from "../../memory/guest_memory.js";
+import type { Regs, Sregs } from "./cpu_state.js";
 import { writeGdt } from "./gdt.js";
 import { GDT_RANGE, PAGE_TABLES_RANGE, type ReservedRange, STACK_RANGE } from "./layout.js";
 import { writeLongModePageTables, writePaged32PageTables } from "./paging.js";

@@ -1,5 +1,5 @@
 // The processor's operating mode, as the control registers and CS describe it (Intel SDM vol. 3, 2.2).
-import type { Sregs } from "../../kvm/structs.js";
+import type { Sregs } from "./cpu_state.js";
 
 export const CR0_PE = 1n;
 export const CR0_ET = 1n << 4n;

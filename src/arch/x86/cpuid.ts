@@ -1,9 +1,9 @@
-// The CPUID table a vCPU sees: KVM's supported leaves (or a conservative baseline of them), with this
-// vCPU's APIC ID and the VM's topology written in, KVM's own hypervisor leaves, and the user's --cpu
-// overrides. Leaf and field names follow the Intel SDM vol. 2A (CPUID) and the AMD APM vol. 3 (appendix E).
+// The CPUID table a vCPU sees: the accelerator's supported leaves (KVM_GET_SUPPORTED_CPUID, or the emulator's
+// model), or a conservative baseline of them, with this vCPU's APIC ID and the VM's topology written in, the
+// accelerator's own hypervisor leaves, and the user's --cpu overrides. Leaf and field names follow the Intel SDM vol. 2A (CPUID) and the AMD APM vol. 3 (appendix E).
 
 import { UserError } from "../../errors.js";
-import { type CpuidEntry, KVM_CPUID_FLAG_SIGNIFCANT_INDEX } from "../../kvm/structs.js";
+import { CPUID_FLAG_SIGNIFICANT_INDEX, type CpuidEntry } from "./cpu_state.js";
 
 export type CpuidRegister = "eax" | "ebx" | "ecx" | "edx";
 
@@ -15,9 +15,16 @@ export interface FeatureBit {
   bit: number;
 }
 
-/** The --cpu value: a starting feature set and the user's changes to it, applied in order. */
+/**
+ * The starting feature sets: `host` is what the host's KVM offers (KVM only), `max` everything the accelerator
+ * supports (under KVM the same as host), `baseline` the x86-64 baseline of it.
+ */
+export const CPU_BASES = ["host", "max", "baseline"] as const;
+export type CpuBase = (typeof CPU_BASES)[number];
+
+/** The --cpu value: a starting feature set (the accelerator's default when absent) and the user's changes to it, in order. */
 export interface CpuModel {
-  base: "host" | "baseline";
+  base?: CpuBase;
   overrides: { feature: string; enabled: boolean }[];
 }
 
@@ -174,8 +181,6 @@ const BASELINE_FEATURES = [
   "lm",
 ];
 
-const BASES: readonly CpuModel["base"][] = ["host", "baseline"];
-
 /** The canonical name of a feature, or undefined when tsvmm does not know it. */
 export function canonicalFeature(name: string): string | undefined {
   const dashed = name.toLowerCase().replaceAll("_", "-");
@@ -183,16 +188,16 @@ export function canonicalFeature(name: string): string | undefined {
   return CPU_FEATURES.has(canonical) ? canonical : undefined;
 }
 
-/** Parses --cpu: `host` or `baseline`, then `+feat`, `-feat`, `feat=on|off` or `feat`, comma-separated. */
+/** Parses --cpu: `host`, `max` or `baseline`, then `+feat`, `-feat`, `feat=on|off` or `feat`, comma-separated. */
 export function parseCpuModel(spec: string): CpuModel {
   const parts = spec.split(",");
-  const model: CpuModel = { base: "host", overrides: [] };
+  const model: CpuModel = { overrides: [] };
   const first = parts[0]?.trim() ?? "";
   if (/^[+-]/.test(first) || first.includes("=")) {
     // Features alone change the default model.
   } else {
-    const base = BASES.find((b) => b === first.toLowerCase());
-    if (!base) throw new UserError(`--cpu: unknown CPU model "${first}" (expected host or baseline)`);
+    const base = CPU_BASES.find((b) => b === first.toLowerCase());
+    if (!base) throw new UserError(`--cpu: unknown CPU model "${first}" (expected ${CPU_BASES.join(", ")})`);
     model.base = base;
     parts.shift();
   }
@@ -226,12 +231,14 @@ function parseOverride(part: string): CpuModel["overrides"][number] {
 
 /**
  * The CPUID entries for vCPU `vcpu.id` of `vcpu.count`: one thread per core, all cores in one package,
- * APIC ID = vCPU id. Throws UserError when an override asks for a feature this host's KVM lacks.
+ * APIC ID = vCPU id. Throws UserError when an override asks for a feature `supported` lacks, naming
+ * `provider` (who supports them) in the message. `host` and `max` (and no base) keep all of `supported`.
  */
 export function buildCpuid(
   supported: readonly CpuidEntry[],
   vcpu: { id: number; count: number },
   model: CpuModel,
+  provider = "this host's KVM",
 ): CpuidEntry[] {
   const { id, count } = vcpu;
   if (!Number.isInteger(count) || count < 1 || count > MAX_VCPUS) {
@@ -251,7 +258,7 @@ export function buildCpuid(
   setExtendedApicId(entries, topology);
   const amd = isAmd(entries);
   if (amd) setAmdCoreCount(entries, topology);
-  applyOverrides(entries, supported, model.overrides);
+  applyOverrides(entries, supported, model.overrides, provider);
   if (amd) mirrorAmdAliases(entries);
   return entries;
 }
@@ -270,7 +277,7 @@ function bitsFor(count: number): number {
 /** The entry for (leaf, subleaf); entries without a significant index answer every subleaf. */
 function findEntry(entries: readonly CpuidEntry[], leaf: number, subleaf = 0): CpuidEntry | undefined {
   return entries.find(
-    (e) => e.function === leaf && ((e.flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) === 0 || e.index === subleaf),
+    (e) => e.function === leaf && ((e.flags & CPUID_FLAG_SIGNIFICANT_INDEX) === 0 || e.index === subleaf),
   );
 }
 
@@ -352,7 +359,7 @@ function setExtendedTopology(entries: CpuidEntry[], leaf: number, t: Topology): 
   const level = (index: number, shift: number, processors: number, type: number): CpuidEntry => ({
     function: leaf,
     index,
-    flags: KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+    flags: CPUID_FLAG_SIGNIFICANT_INDEX,
     eax: shift,
     ebx: processors,
     ecx: index | (type << LEVEL_TYPE_SHIFT),
@@ -403,12 +410,17 @@ function setAmdCoreCount(entries: CpuidEntry[], t: Topology): void {
   setField(e, "ecx", APIC_ID_SIZE_SHIFT, APIC_ID_SIZE_MASK, t.coreBits);
 }
 
-function applyOverrides(entries: CpuidEntry[], supported: readonly CpuidEntry[], overrides: CpuModel["overrides"]) {
+function applyOverrides(
+  entries: CpuidEntry[],
+  supported: readonly CpuidEntry[],
+  overrides: CpuModel["overrides"],
+  provider: string,
+) {
   for (const { feature, enabled } of overrides) {
     const f = CPU_FEATURES.get(feature);
     if (!f) throw new UserError(`--cpu: unknown CPU feature "${feature}"`);
     if (enabled && !hasBit(supported, f) && !SYNTHESIZED_FEATURES.has(feature)) {
-      throw new UserError(`--cpu: this host's KVM cannot offer "${feature}"`);
+      throw new UserError(`--cpu: ${provider} cannot offer "${feature}"`);
     }
     const e = findEntry(entries, f.leaf, f.subleaf);
     if (e) setBit(e, f.register, f.bit, enabled);

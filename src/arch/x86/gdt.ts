@@ -1,6 +1,7 @@
 // The boot GDT and the segment registers loaded from it (Intel SDM vol. 3, 3.4.5 segment descriptors).
-import type { Segment } from "../../kvm/structs.js";
+
 import type { GuestMemory } from "../../memory/guest_memory.js";
+import type { Segment } from "./cpu_state.js";
 import { GDT_ADDR } from "./layout.js";
 
 /** Descriptor flags: access byte in bits 0-7, then AVL/L/D-B/G in bits 12-15 (the descriptor's layout). */

@@ -1,6 +1,6 @@
 // Model-specific registers as firmware leaves them before jumping to a kernel (Intel SDM vol. 4):
 // system-call MSRs cleared, the TSC at zero, fast strings on and MTRRs enabled with write-back memory.
-import type { MsrEntry } from "../../kvm/structs.js";
+import type { MsrEntry } from "./cpu_state.js";
 
 export const IA32_TSC = 0x10;
 export const IA32_SYSENTER_CS = 0x174;

@@ -13,8 +13,8 @@ const LARGE_PAGE_32 = 4 << 20; // 4 MiB
 
 /** 4-level paging: PML4[0] -> PDPT, PDPT[0..3] -> four page directories of 2 MiB pages. Returns CR3. */
 export function writeLongModePageTables(memory: GuestMemory): bigint {
-  memory.slice(PML4_ADDR, 0x1000).fill(0);
-  memory.slice(PDPT_ADDR, 0x1000).fill(0);
+  memory.fill(PML4_ADDR, 0x1000);
+  memory.fill(PDPT_ADDR, 0x1000);
   memory.writeU64(PML4_ADDR, BigInt(PDPT_ADDR) | PRESENT | WRITABLE);
   for (let d = 0; d < PD_COUNT; d++) {
     const pd = PD_ADDR + d * 0x1000;

@@ -1,7 +1,8 @@
 // Register state for entering guest code in each supported CPU mode, one small function per mode.
 // The GDT and page tables they refer to are written by gdt.ts and paging.ts.
-import type { Regs, Segment, Sregs } from "../../kvm/structs.js";
+
 import { CR0_ET, CR0_PE, CR0_PG, CR4_PAE, CR4_PSE, EFER_LMA, EFER_LME } from "./cpu_mode.js";
+import type { Regs, Segment, Sregs } from "./cpu_state.js";
 import { GDT_LIMIT, SELECTOR_CODE32, SELECTOR_CODE64, SELECTOR_DATA, SELECTOR_TSS, segmentFor } from "./gdt.js";
 import { BOOT_STACK_POINTER, GDT_ADDR } from "./layout.js";
 
