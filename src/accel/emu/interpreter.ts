@@ -1,9 +1,10 @@
 // The run loop: decoded basic blocks cached by the guest physical address of their first byte, dropped when
 // a write touches their page (the guest's own, a device's or a loader's). Requests from the host (kick, device
 // stop) are checked between blocks; faults unwind an instruction and are delivered before the next block.
-import type { RunHooks, VcpuExit } from "../accelerator.js";
+
 import type { Bus } from "../../bus/io_bus.js";
-import { CS, type Cpu } from "./cpu.js";
+import type { RunHooks, VcpuExit } from "../accelerator.js";
+import { type Cpu, CS } from "./cpu.js";
 import { decode } from "./decoder.js";
 import { DB, FAULT, fault, GP } from "./fault.js";
 import { TF } from "./flags.js";
@@ -12,9 +13,16 @@ import { deliverException, TripleFault } from "./interrupts.js";
 
 /** The most instructions in one block: bounds the time between checks for host requests. */
 const MAX_BLOCK_INSNS = 64;
+/** Runs of a block before it is compiled into one JavaScript function. */
+const HOT_BLOCK_RUNS = 32;
+
+/** A block as one function: runs its instructions, returns how many completed. */
+type CompiledBlock = (cpu: Cpu) => number;
 
 class Block {
   valid = true;
+  runs = 0;
+  compiled: CompiledBlock | undefined;
   constructor(
     readonly phys: number,
     readonly codeSize: number,
@@ -66,12 +74,12 @@ export class Interpreter {
     if (cpu.codeSize === 8) return cpu.mem.fetch8(offset + 0);
     const off = cpu.codeSize === 4 ? offset >>> 0 : offset & 0xffff;
     if (off > cpu.segLimit[CS]!) fault(GP, 0);
-    return cpu.mem.fetch8((cpu.segBase[CS]! + off) % 4294967296);
+    return cpu.mem.fetch8((cpu.segBase[CS]! + off) >>> 0);
   };
 
   private lookup(): Block {
     const cpu = this.cpu;
-    const lin = cpu.codeSize === 8 ? cpu.ip : (cpu.segBase[CS]! + cpu.ip) % 4294967296;
+    const lin = cpu.codeSize === 8 ? cpu.ip : (cpu.segBase[CS]! + cpu.ip) >>> 0;
     const phys = cpu.mem.translateFetch(lin);
     const cached = this.blocks.get(phys);
     if (cached && cached.codeSize === cpu.codeSize) return cached;
@@ -95,7 +103,7 @@ export class Interpreter {
       }
       insns.push(insn);
       // Pages this instruction's bytes came from (it may straddle two).
-      const first = cpu.codeSize === 8 ? ip : (cpu.segBase[CS]! + ip) % 4294967296;
+      const first = cpu.codeSize === 8 ? ip : (cpu.segBase[CS]! + ip) >>> 0;
       const lastLin = first + insn.len - 1;
       if (Math.floor(lastLin / 4096) !== Math.floor(first / 4096)) {
         pages.add(Math.floor(cpu.mem.translateFetch(lastLin) / 4096));
@@ -149,6 +157,12 @@ export class Interpreter {
         try {
           const block = this.lookup();
           this.current = block;
+          if (block.compiled) {
+            cpu.retired += block.compiled(cpu);
+            this.current = undefined;
+            continue;
+          }
+          if (++block.runs === HOT_BLOCK_RUNS && !stepping) block.compiled = compileBlock(block);
           const insns = block.insns;
           const n = insns.length;
           let k = 0;
@@ -187,8 +201,31 @@ export class Interpreter {
       }
     } catch (e) {
       if (e instanceof TripleFault) return count({ kind: "shutdown" });
-      if (e instanceof Error && e.message.startsWith("task gates")) return count({ kind: "failure", message: e.message });
+      if (e instanceof Error && e.message.startsWith("task gates"))
+        return count({ kind: "failure", message: e.message });
       throw e;
     }
   }
+}
+
+/**
+ * Compiles a hot block into straight-line JavaScript that calls each instruction's handler from a call site
+ * of its own: every site sees one target, so V8 can inline the handlers into the block.
+ */
+function compileBlock(block: Block): CompiledBlock {
+  const wrap = block.codeSize === 8 ? "" : block.codeSize === 4 ? ">>> 0" : "& 0xffff";
+  const params: string[] = [];
+  const args: unknown[] = [];
+  const lines: string[] = [];
+  block.insns.forEach((insn, k) => {
+    params.push(`h${k}`, `i${k}`);
+    args.push(insn.exec, insn);
+    lines.push(`cpu.nextIp = (cpu.ip + ${insn.len}) ${wrap};`);
+    lines.push(`h${k}(cpu, i${k});`);
+    lines.push("cpu.ip = cpu.nextIp;");
+    lines.push(`if (cpu.stopBlock) { cpu.stopBlock = false; return ${k + 1}; }`);
+  });
+  lines.push(`return ${block.insns.length};`);
+  const factory = new Function(...params, `return function block(cpu) {\n${lines.join("\n")}\n};`);
+  return factory(...args) as CompiledBlock;
 }

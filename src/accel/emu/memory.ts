@@ -1,10 +1,11 @@
 // The emulated CPU's view of memory: segmented and linear accesses (limit checks, canonical checks), paging
 // through the TLB, and physical accesses that go to guest RAM or, outside it, to the bus as MMIO of the same
 // size, as under KVM. Writes to pages holding decoded code tell the code cache.
-import type { Access } from "../accelerator.js";
+
 import type { Bus } from "../../bus/io_bus.js";
 import type { GuestMemory } from "../../memory/guest_memory.js";
-import { ATTR_UNUSABLE, CR0_PG, CR0_WP, type Cpu, FS, GS, SS } from "./cpu.js";
+import type { Access } from "../accelerator.js";
+import { ATTR_UNUSABLE, type Cpu, CR0_PG, CR0_WP, FS, GS, SS } from "./cpu.js";
 import { fault, GP, SS_VECTOR } from "./fault.js";
 import {
   ACCESS_FETCH,
@@ -19,7 +20,6 @@ import {
   walk,
 } from "./paging.js";
 
-const TWO32 = 4294967296;
 const CANONICAL_LIMIT = 2 ** 47;
 
 /** Where the memory path reports accesses that left RAM (MMIO), for traces, stats and device stops. */
@@ -45,7 +45,13 @@ export class Memory implements PhysicalMemory {
   mmioAccesses = 0;
   /** Accesses the CPU makes on its own behalf (descriptor tables, the TSS, the IDT) ignore CPL 3. */
   supervisorOverride = false;
-  private readonly buffers = [new Uint8Array(0), new Uint8Array(1), new Uint8Array(2), new Uint8Array(0), new Uint8Array(4)];
+  private readonly buffers = [
+    new Uint8Array(0),
+    new Uint8Array(1),
+    new Uint8Array(2),
+    new Uint8Array(0),
+    new Uint8Array(4),
+  ];
   private readonly buffer8 = new Uint8Array(8);
 
   constructor(
@@ -250,20 +256,25 @@ export class Memory implements PhysicalMemory {
     }
     const attr = cpu.segAttr[seg]!;
     const limit = cpu.segLimit[seg]!;
+    if (attr & ATTR_UNUSABLE || (attr & 0x1c) === 0x14) this.checkSpecial(seg, attr, limit, offset, size);
+    else if (offset + size - 1 > limit) fault(seg === SS ? SS_VECTOR : GP, 0);
+    // Base and offset are below 2^32: ToUint32 wraps the sum at 4 GiB.
+    return (cpu.segBase[seg]! + offset) >>> 0;
+  }
+
+  /** Limit checks for an unusable (null) or expand-down segment. */
+  private checkSpecial(seg: number, attr: number, limit: number, offset: number, size: number): void {
+    const vector = seg === SS ? SS_VECTOR : GP;
     if (attr & ATTR_UNUSABLE) {
-      if (cpu.protectedMode) fault(seg === SS ? SS_VECTOR : GP, 0);
-    } else if ((attr & 0x1c) === 0x14) {
-      // Expand-down data segment: valid offsets lie above the limit.
-      const top = attr & (1 << 14) ? 0xffffffff : 0xffff;
-      if (offset <= limit || offset + size - 1 > top) fault(seg === SS ? SS_VECTOR : GP, 0);
-    } else if (offset + size - 1 > limit) {
-      fault(seg === SS ? SS_VECTOR : GP, 0);
+      if (this.cpu.protectedMode) fault(vector, 0);
+      return;
     }
-    return (cpu.segBase[seg]! + offset) % TWO32;
+    // Expand-down data segment: valid offsets lie above the limit.
+    const top = attr & (1 << 14) ? 0xffffffff : 0xffff;
+    if (offset <= limit || offset + size - 1 > top) fault(vector, 0);
   }
 }
 
 function nextPage(lin: number): number {
   return lin - (lin & 0xfff) + 4096;
 }
-
