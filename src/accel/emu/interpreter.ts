@@ -82,7 +82,8 @@ export class Interpreter {
     const lin = cpu.codeSize === 8 ? cpu.ip : (cpu.segBase[CS]! + cpu.ip) >>> 0;
     const phys = cpu.mem.translateFetch(lin);
     const cached = this.blocks.get(phys);
-    if (cached && cached.codeSize === cpu.codeSize) return cached;
+    // Single-stepping runs fresh one-instruction blocks.
+    if (cached && cached.codeSize === cpu.codeSize && !cpu.singleStep && !(cpu.eflags & TF)) return cached;
     return this.build(phys, lin);
   }
 
@@ -157,7 +158,7 @@ export class Interpreter {
         try {
           const block = this.lookup();
           this.current = block;
-          if (block.compiled) {
+          if (block.compiled && !stepping) {
             cpu.retired += block.compiled(cpu);
             this.current = undefined;
             continue;
