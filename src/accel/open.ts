@@ -6,6 +6,7 @@ import { UserError } from "../errors.js";
 import type { Accelerator, AccelName } from "./accelerator.js";
 import { EmuAccelerator } from "./emu/emu_accelerator.js";
 import { KvmAccelerator } from "./kvm/kvm_accelerator.js";
+import { syscallsAvailable } from "./kvm/sys.js";
 import { DEFAULT_KVM_PATH, KvmUnavailableError } from "./kvm/system.js";
 
 export { KvmUnavailableError };
@@ -33,12 +34,13 @@ function kvmDeviceOpens(path: string): boolean {
 
 /**
  * Which accelerator `choice` means on this host, without opening it: the one named, else KVM when a KVM
- * device path was given or /dev/kvm opens, else the emulator.
+ * device path was given, or when /dev/kvm opens and koffi loads (checked in that order: without the device,
+ * koffi never loads), else the emulator.
  */
 export function chooseAccelerator(choice: AccelChoice | undefined, kvmPath?: string): AccelName {
   if (choice === "emu" || choice === "tcg") return "emu";
   if (choice === "kvm" || kvmPath !== undefined) return "kvm";
-  return kvmDeviceOpens(DEFAULT_KVM_PATH) ? "kvm" : "emu";
+  return kvmDeviceOpens(DEFAULT_KVM_PATH) && syscallsAvailable() ? "kvm" : "emu";
 }
 
 /** Opens the accelerator `choice` means (see chooseAccelerator); a KVM that cannot be used is a UserError. */

@@ -24,8 +24,13 @@ interface Libc {
 let bound: Libc | undefined;
 
 function bind(): Libc {
-  // koffi is CommonJS: require() it (an ESM import would be hoisted to load time).
-  const koffi = createRequire(import.meta.url)("koffi") as Koffi;
+  let koffi: Koffi;
+  try {
+    // koffi is CommonJS: require() it (an ESM import would be hoisted to load time).
+    koffi = createRequire(import.meta.url)("koffi") as Koffi;
+  } catch (e) {
+    throw new Error(`koffi, which tsvmm calls libc through for KVM, did not load: ${(e as Error).message}`);
+  }
   const lib = koffi.load("libc.so.6");
   return {
     koffi,
@@ -44,6 +49,16 @@ function bind(): Libc {
 function libc(): Libc {
   bound ??= bind();
   return bound;
+}
+
+/** Whether the libc calls are available (loads koffi: ask only when KVM is about to be used). */
+export function syscallsAvailable(): boolean {
+  try {
+    libc();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export const O_RDWR = 0o2;

@@ -103,7 +103,7 @@ export class Kvm {
 }
 
 function describeOpenError(path: string, e: unknown): string {
-  if (!(e instanceof SysError)) return `cannot open ${path}: ${String(e)}`;
+  if (!(e instanceof SysError)) return `cannot use ${path}: ${(e as Error).message ?? String(e)}`;
   switch (e.code) {
     case "ENOENT":
       return `cannot open ${path}: no such device (is KVM enabled on this host?)`;
