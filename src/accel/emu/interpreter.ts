@@ -4,6 +4,7 @@
 
 import type { Bus } from "../../bus/io_bus.js";
 import type { RunHooks, VcpuExit } from "../accelerator.js";
+import { type CompiledBlock, compileBlock } from "./block_compiler.js";
 import { type Cpu, CS } from "./cpu.js";
 import { decode } from "./decoder.js";
 import { DB, FAULT, fault, GP } from "./fault.js";
@@ -15,9 +16,9 @@ import { deliverException, TripleFault } from "./interrupts.js";
 const MAX_BLOCK_INSNS = 64;
 /** Runs of a block before it is compiled into one JavaScript function. */
 const HOT_BLOCK_RUNS = 32;
-
-/** A block as one function: runs its instructions, returns how many completed. */
-type CompiledBlock = (cpu: Cpu) => number;
+/** A direct-mapped cache of blocks by physical address in front of the map. */
+const L1_SIZE = 1 << 14;
+const L1_MASK = L1_SIZE - 1;
 
 class Block {
   valid = true;
@@ -35,6 +36,8 @@ export class Interpreter {
   private readonly blocks = new Map<number, Block>();
   private readonly pageBlocks = new Map<number, Block[]>();
   private current: Block | undefined;
+  private readonly l1Tag = new Float64Array(L1_SIZE).fill(-1);
+  private readonly l1Block: (Block | undefined)[] = new Array(L1_SIZE).fill(undefined);
 
   constructor(private readonly cpu: Cpu) {
     cpu.mem.onCodeWrite = (p) => this.invalidatePage(Math.floor(p / 4096));
@@ -52,6 +55,7 @@ export class Interpreter {
     for (const b of this.blocks.values()) b.valid = false;
     this.blocks.clear();
     this.pageBlocks.clear();
+    this.l1Tag.fill(-1);
     this.cpu.mem.codePages.fill(0);
   }
 
@@ -61,6 +65,8 @@ export class Interpreter {
       for (const b of list) {
         b.valid = false;
         if (this.blocks.get(b.phys) === b) this.blocks.delete(b.phys);
+        const slot = b.phys & L1_MASK;
+        if (this.l1Block[slot] === b) this.l1Tag[slot] = -1;
       }
       this.pageBlocks.delete(page);
     }
@@ -81,9 +87,19 @@ export class Interpreter {
     const cpu = this.cpu;
     const lin = cpu.codeSize === 8 ? cpu.ip : (cpu.segBase[CS]! + cpu.ip) >>> 0;
     const phys = cpu.mem.translateFetch(lin);
-    const cached = this.blocks.get(phys);
     // Single-stepping runs fresh one-instruction blocks.
-    if (cached && cached.codeSize === cpu.codeSize && !cpu.singleStep && !(cpu.eflags & TF)) return cached;
+    const stepping = cpu.singleStep || (cpu.eflags & TF) !== 0;
+    const slot = phys & L1_MASK;
+    if (this.l1Tag[slot] === phys) {
+      const b = this.l1Block[slot]!;
+      if (b.codeSize === cpu.codeSize && !stepping) return b;
+    }
+    const cached = this.blocks.get(phys);
+    if (cached && cached.codeSize === cpu.codeSize && !stepping) {
+      this.l1Tag[slot] = phys;
+      this.l1Block[slot] = cached;
+      return cached;
+    }
     return this.build(phys, lin);
   }
 
@@ -163,7 +179,8 @@ export class Interpreter {
             this.current = undefined;
             continue;
           }
-          if (++block.runs === HOT_BLOCK_RUNS && !stepping) block.compiled = compileBlock(block);
+          if (++block.runs === HOT_BLOCK_RUNS && !stepping)
+            block.compiled = compileBlock(cpu, block.insns, block.codeSize);
           const insns = block.insns;
           const n = insns.length;
           let k = 0;
@@ -207,26 +224,4 @@ export class Interpreter {
       throw e;
     }
   }
-}
-
-/**
- * Compiles a hot block into straight-line JavaScript that calls each instruction's handler from a call site
- * of its own: every site sees one target, so V8 can inline the handlers into the block.
- */
-function compileBlock(block: Block): CompiledBlock {
-  const wrap = block.codeSize === 8 ? "" : block.codeSize === 4 ? ">>> 0" : "& 0xffff";
-  const params: string[] = [];
-  const args: unknown[] = [];
-  const lines: string[] = [];
-  block.insns.forEach((insn, k) => {
-    params.push(`h${k}`, `i${k}`);
-    args.push(insn.exec, insn);
-    lines.push(`cpu.nextIp = (cpu.ip + ${insn.len}) ${wrap};`);
-    lines.push(`h${k}(cpu, i${k});`);
-    lines.push("cpu.ip = cpu.nextIp;");
-    lines.push(`if (cpu.stopBlock) { cpu.stopBlock = false; return ${k + 1}; }`);
-  });
-  lines.push(`return ${block.insns.length};`);
-  const factory = new Function(...params, `return function block(cpu) {\n${lines.join("\n")}\n};`);
-  return factory(...args) as CompiledBlock;
 }
