@@ -54,7 +54,8 @@ export function runVcpu(vcpu: RunnableVcpu, bus: Bus, opts: LoopOptions): StopRe
   const hooks: RunHooks = {
     kick: opts.kick ?? new Int32Array(new SharedArrayBuffer(4)),
     stats: opts.stats ?? { exits: 0 },
-    afterAccess: () => pendingStop?.reason !== undefined,
+    // After each access, as before each run: a device's stop, or the host's (a device on this thread may ask).
+    afterAccess: () => pendingStop?.reason !== undefined || stop.requested,
     ...(opts.onAccess && { onAccess: opts.onAccess }),
   };
   for (;;) {
