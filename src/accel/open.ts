@@ -1,6 +1,7 @@
 // Choosing the accelerator: KVM where /dev/kvm opens, tsvmm's own emulator everywhere else, or what the user
-// names. The only module outside accel/kvm that knows it: importing accel/kvm loads no native code (koffi
-// loads on the first system call), so a process that runs the emulator never loads koffi.
+// names. With open_vcpu.ts (its worker-side twin, which imports lazily) the only module outside accel/kvm
+// that knows it. Importing accel/kvm loads no native code (koffi loads on the first system call), so a
+// process that runs the emulator never loads koffi.
 import { closeSync, openSync } from "node:fs";
 import { UserError } from "../errors.js";
 import type { Accelerator, AccelName } from "./accelerator.js";
