@@ -1,11 +1,12 @@
 // bench/exits: the cost of one guest exit (port I/O, and MMIO) in tsvmm against a minimal C VMM running
-// the same guest with the same KVM_RUN loop, interleaved, medians of several rounds.
+// the same guest with the same KVM_RUN loop, interleaved, medians of several rounds. Both need KVM: without
+// it the benchmark prints one line saying it was skipped.
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { assembleFlat } from "../src/loader/assemble.js";
 import { createMachine } from "../src/vmm/machine.js";
-import { buildReference, CACHE, ROOT } from "./references.js";
+import { buildReference, CACHE, ROOT, skippedWithoutKvm } from "./references.js";
 import { median } from "./stats.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
@@ -18,7 +19,11 @@ function runReference(exe: string, guest: string, workload: string): { exits: nu
 }
 
 async function runTsvmm(data: Uint8Array): Promise<{ exits: number; ns: number }> {
-  const machine = createMachine({ memorySize: MEMORY, image: { kind: "flat", name: "bench", data, mode: "real" } });
+  const machine = createMachine({
+    accel: "kvm",
+    memorySize: MEMORY,
+    image: { kind: "flat", name: "bench", data, mode: "real" },
+  });
   try {
     const r = await machine.run();
     if (r.reason.kind !== "halt") throw new Error(`bench guest did not halt: ${r.description.summary}`);
@@ -29,6 +34,7 @@ async function runTsvmm(data: Uint8Array): Promise<{ exits: number; ns: number }
 }
 
 export async function exitsBenchmark(): Promise<void> {
+  if (skippedWithoutKvm("exits")) return;
   const exe = buildReference("exits");
   for (const workload of ["io", "mmio"]) {
     const data = assembleFlat(readFileSync(join(ROOT, "guests", `bench_${workload}.S`), "utf8"), LOAD);

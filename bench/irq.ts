@@ -3,7 +3,8 @@
 // the guest halts and wakes into its handler, whose OUT to the ack port gives t1. tsvmm's side runs on the
 // main thread with its own classes (the KVM accelerator's Vm, GuestMemory, IoBus, runVcpu), so the figure
 // covers its run loop, bus dispatch and ioctl layer; the reference is a C VMM (bench/irq.c) doing the same with the same guest.
-// Rounds alternate between the two; samples are pooled.
+// Rounds alternate between the two; samples are pooled. Both need KVM: without it the benchmark prints one
+// line saying it was skipped.
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,7 +16,7 @@ import { type BusDevice, IoBus } from "../src/bus/io_bus.js";
 import { assembleFlat } from "../src/loader/assemble.js";
 import type { GuestMemory } from "../src/memory/guest_memory.js";
 import { runVcpu, StopFlag } from "../src/vmm/vcpu_loop.js";
-import { buildReference, CACHE, ROOT } from "./references.js";
+import { buildReference, CACHE, ROOT, skippedWithoutKvm } from "./references.js";
 import { median, percentile } from "./stats.js";
 
 const ROUNDS = 5;
@@ -113,6 +114,7 @@ function runTsvmm(data: Uint8Array): number[] {
 }
 
 export async function irqBenchmark(): Promise<void> {
+  if (skippedWithoutKvm("irq")) return;
   const exe = buildReference("irq");
   const data = assembleFlat(readFileSync(join(ROOT, "guests", "bench_irq.S"), "utf8"), LOAD);
   const guest = join(CACHE, "bench_irq.bin");

@@ -2,6 +2,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { chooseAccelerator } from "../src/accel/open.js";
 
 export const ROOT = new URL("../..", import.meta.url).pathname;
 export const CACHE = join(ROOT, ".cache", "bench");
@@ -22,4 +23,19 @@ export function ensureQemu(who: string): void {
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   execFileSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env });
   execFileSync("apt-get", ["install", "-y", "-qq", "qemu-system-x86"], { stdio: ["ignore", "ignore", "inherit"], env });
+}
+
+/** Whether KVM is usable here: what tsvmm's default choice of accelerator finds (/dev/kvm opens, koffi loads). */
+export function kvmUsable(): boolean {
+  return chooseAccelerator(undefined) === "kvm";
+}
+
+/**
+ * For a benchmark (or a row of one) whose reference needs KVM: prints "NAME: skipped (needs /dev/kvm)" and
+ * returns true when KVM is not usable here.
+ */
+export function skippedWithoutKvm(name: string): boolean {
+  if (kvmUsable()) return false;
+  console.log(`${name}: skipped (needs /dev/kvm)`);
+  return true;
 }
