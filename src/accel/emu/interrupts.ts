@@ -1,23 +1,22 @@
 // Delivery of exceptions and interrupts (Intel SDM vol. 3, chapter 6): the IVT in real mode; 16- and 32-bit
 // interrupt and trap gates with the privilege change and stack switch from the TSS; 64-bit gates with IST;
 // #DF when delivery itself faults, and a triple fault (shutdown) when #DF does.
-import {
-  ATTR_DB,
-  ATTR_L,
-  ATTR_UNUSABLE,
-  attrDpl,
-  CS,
-  type Cpu,
-  RSP,
-  SS,
-} from "./cpu.js";
-import { DF, FAULT, fault, GP, NP, PF_VECTOR, TS } from "./fault.js";
+import { ATTR_DB, ATTR_L, ATTR_UNUSABLE, attrDpl, type Cpu, CS, RSP, SS } from "./cpu.js";
+import { DF, FAULT, fault, GP, NP, PF_VECTOR, SS_VECTOR, TS } from "./fault.js";
 import { AC, IF, NT, RF, TF, VM } from "./flags.js";
-import { descriptorAttr, loadCodeSegment, loadNull, readDescriptor, setSegment, tssBase, loadFromDescriptor } from "./segmentation.js";
+import {
+  descriptorAttr,
+  loadCodeSegment,
+  loadFromDescriptor,
+  loadNull,
+  readDescriptor,
+  setSegment,
+  tssBase,
+} from "./segmentation.js";
 import { push, setStackPointer } from "./stack.js";
 
 /** What raised the event: it decides the EXT bit and the gate-DPL check. */
-export const enum EventKind {
+export enum EventKind {
   /** A processor exception (EXT = 1 in error codes, no DPL check). */
   EXCEPTION = 0,
   /** INT n, INT3, INTO (DPL checked). */
@@ -101,60 +100,94 @@ export function deliver(cpu: Cpu, vector: number, kind: EventKind, errorCode: nu
   const oldSpLo = cpu.lo[RSP]!;
   const oldSpHi = cpu.hi[RSP]!;
 
-  if (cpu.longMode) {
-    const istIndex = readIst(cpu, vector);
-    let newSp: number | undefined;
-    if (istIndex) newSp = readTss64(cpu, 0x24 + (istIndex - 1) * 8);
-    else if (newCpl < cpu.cpl) newSp = readTss64(cpu, 4 + newCpl * 8);
-    if (newCpl < cpu.cpl) {
-      // The new SS is a null selector with RPL = the new CPL.
-      loadNull(cpu, SS, newCpl);
-      cpu.segAttr[SS] = ATTR_UNUSABLE | (newCpl << 5);
-    }
-    loadCodeSegment(cpu, selector, d, newCpl);
-    cpu.stackSize = 8;
-    if (newSp !== undefined) cpu.setRegNumber(RSP, newSp);
-    // The stack is aligned to 16 bytes before the frame is pushed.
-    cpu.setRegNumber(RSP, cpu.regNumber(RSP) - (((cpu.lo[RSP]! % 16) + 16) % 16));
-    push(cpu, 8, oldSs);
-    push(cpu, 8, oldSpLo, oldSpHi);
-    push(cpu, 8, oldFlags);
-    push(cpu, 8, oldCs);
-    pushIp(cpu, 8, oldIp);
-    if (hasError) push(cpu, 8, errorCode);
-  } else {
-    const size = is32 ? 4 : 2;
-    if (newCpl < cpu.cpl) {
-      const tss = tssBase(cpu);
-      const mem2 = cpu.mem;
-      mem2.supervisorOverride = true;
-      let newSp: number;
-      let newSs: number;
-      try {
-        newSp = mem2.read32(tss + 4 + newCpl * 8) >>> 0;
-        newSs = mem2.read16(tss + 8 + newCpl * 8);
-      } finally {
-        mem2.supervisorOverride = saved;
+  // A fault while switching (a bad stack segment, #PF or #SS pushing the frame) must leave CS, SS and RSP as
+  // they were: the fault is then delivered from the interrupted context.
+  saveSegments(cpu);
+  try {
+    if (cpu.longMode) {
+      const istIndex = readIst(cpu, vector);
+      let newSp: number | undefined;
+      if (istIndex) newSp = readTss64(cpu, 0x24 + (istIndex - 1) * 8);
+      else if (newCpl < cpu.cpl) newSp = readTss64(cpu, 4 + newCpl * 8);
+      if (newCpl < cpu.cpl) {
+        // The new SS is a null selector with RPL = the new CPL.
+        loadNull(cpu, SS, newCpl);
+        cpu.segAttr[SS] = ATTR_UNUSABLE | (newCpl << 5);
       }
-      if ((newSs & 0xfffc) === 0) fault(TS, ext);
-      const sd = readDescriptor(cpu, newSs, TS);
-      loadFromDescriptor(cpu, SS, newSs, sd);
       loadCodeSegment(cpu, selector, d, newCpl);
-      setStackPointer(cpu, newSp);
-      push(cpu, size, oldSs);
-      push(cpu, size, oldSpLo);
+      cpu.stackSize = 8;
+      if (newSp !== undefined) cpu.setRegNumber(RSP, newSp);
+      // The stack is aligned to 16 bytes before the frame is pushed.
+      cpu.setRegNumber(RSP, cpu.regNumber(RSP) - (((cpu.lo[RSP]! % 16) + 16) % 16));
+      push(cpu, 8, oldSs);
+      push(cpu, 8, oldSpLo, oldSpHi);
+      push(cpu, 8, oldFlags);
+      push(cpu, 8, oldCs);
+      pushIp(cpu, 8, oldIp);
+      if (hasError) push(cpu, 8, errorCode);
     } else {
-      loadCodeSegment(cpu, selector, d, newCpl);
+      const size = is32 ? 4 : 2;
+      if (newCpl < cpu.cpl) {
+        const tss = tssBase(cpu);
+        const mem2 = cpu.mem;
+        mem2.supervisorOverride = true;
+        let newSp: number;
+        let newSs: number;
+        try {
+          newSp = mem2.read32(tss + 4 + newCpl * 8) >>> 0;
+          newSs = mem2.read16(tss + 8 + newCpl * 8);
+        } finally {
+          mem2.supervisorOverride = saved;
+        }
+        if ((newSs & 0xfffc) === 0) fault(TS, ext);
+        const sd = readDescriptor(cpu, newSs, TS);
+        // The inner stack: RPL and DPL = the new CPL, a writable data segment, present (SDM vol. 3, 6.12.1).
+        const sattr = descriptorAttr(sd.hi);
+        const writableData = (sattr & 0x10) !== 0 && (sattr & 0xa) === 0x2;
+        if ((newSs & 3) !== newCpl || attrDpl(sattr) !== newCpl || !writableData) fault(TS, (newSs & 0xfffc) + ext);
+        if (!(sattr & 0x80)) fault(SS_VECTOR, (newSs & 0xfffc) + ext);
+        loadFromDescriptor(cpu, SS, newSs, sd);
+        loadCodeSegment(cpu, selector, d, newCpl);
+        setStackPointer(cpu, newSp);
+        push(cpu, size, oldSs);
+        push(cpu, size, oldSpLo);
+      } else {
+        loadCodeSegment(cpu, selector, d, newCpl);
+      }
+      push(cpu, size, oldFlags);
+      push(cpu, size, oldCs);
+      push(cpu, size, oldIp);
+      if (hasError) push(cpu, size, errorCode);
     }
-    push(cpu, size, oldFlags);
-    push(cpu, size, oldCs);
-    push(cpu, size, oldIp);
-    if (hasError) push(cpu, size, errorCode);
+  } catch (e) {
+    if (e === FAULT) restoreSegments(cpu, oldSpLo, oldSpHi);
+    throw e;
   }
   cpu.eflags &= ~(TF | NT | RF | VM);
   if (!trap) cpu.eflags &= ~IF;
   cpu.ip = offset;
   cpu.nextIp = offset;
+}
+
+/** CS and SS as they were before a delivery started (see restoreSegments). */
+const savedSegs = new Float64Array(8);
+
+function saveSegments(cpu: Cpu): void {
+  savedSegs[0] = cpu.segSel[CS]!;
+  savedSegs[1] = cpu.segBase[CS]!;
+  savedSegs[2] = cpu.segLimit[CS]!;
+  savedSegs[3] = cpu.segAttr[CS]!;
+  savedSegs[4] = cpu.segSel[SS]!;
+  savedSegs[5] = cpu.segBase[SS]!;
+  savedSegs[6] = cpu.segLimit[SS]!;
+  savedSegs[7] = cpu.segAttr[SS]!;
+}
+
+function restoreSegments(cpu: Cpu, spLo: number, spHi: number): void {
+  setSegment(cpu, SS, savedSegs[4]!, savedSegs[5]!, savedSegs[6]!, savedSegs[7]!);
+  setSegment(cpu, CS, savedSegs[0]!, savedSegs[1]!, savedSegs[2]!, savedSegs[3]!);
+  cpu.lo[RSP] = spLo;
+  cpu.hi[RSP] = spHi;
 }
 
 /** The IST index of a 64-bit gate (bits 0-2 of its second dword). */
@@ -212,7 +245,9 @@ export function deliverException(cpu: Cpu, vector: number, errorCode: number, ha
     if (e !== FAULT) throw e;
     if (vector === DF) throw new TripleFault();
     const second = FAULT.vector;
-    const double = (contributory(vector) && contributory(second)) || (vector === PF_VECTOR && (contributory(second) || second === PF_VECTOR));
+    const double =
+      (contributory(vector) && contributory(second)) ||
+      (vector === PF_VECTOR && (contributory(second) || second === PF_VECTOR));
     if (!double) {
       deliverException(cpu, second, FAULT.errorCode, FAULT.hasErrorCode);
       return;

@@ -4,3 +4,7 @@ import "./control.js";
 import "./data.js";
 import "./stack_ops.js";
 import "./system.js";
+import "./descriptors.js";
+import "./far.js";
+import "./fast_syscall.js";
+import "./software_interrupts.js";
