@@ -8,3 +8,8 @@ import "./descriptors.js";
 import "./far.js";
 import "./fast_syscall.js";
 import "./software_interrupts.js";
+import "./bits.js";
+import "./misc.js";
+import "./muldiv.js";
+import "./shift.js";
+import "./string.js";

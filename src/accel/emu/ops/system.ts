@@ -85,7 +85,7 @@ def(
 
 // IN and OUT (E4-E7 with imm8 port, EC-EF with DX).
 /** I/O permission: IOPL, then the TSS's I/O bitmap (SDM vol. 1, 19.5). */
-function checkIo(cpu: Cpu, port: number, size: number): void {
+export function checkIo(cpu: Cpu, port: number, size: number): void {
   if (!cpu.protectedMode || (cpu.cpl <= iopl(cpu) && !(cpu.eflags & VM))) return;
   const base = tssBase(cpu);
   const limit = cpu.segLimit[TR]!;
