@@ -188,3 +188,11 @@ test("out-of-range pins are a programming error", () => {
   const { io } = ioapic();
   assert.throws(() => io.setIrq(24, true), RangeError);
 });
+
+test("byte-wide IOWIN writes change one byte of the selected register", () => {
+  const { io, rd, route } = ioapic();
+  route(6, 0x26 | MASKED);
+  io.write(IOREGSEL, Uint8Array.of(rteLow(6)));
+  io.write(IOWIN + 2, Uint8Array.of(0)); // bits 16-23: unmask
+  assert.equal(rd(rteLow(6)), 0x26);
+});

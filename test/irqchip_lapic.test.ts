@@ -297,3 +297,40 @@ test("x2APIC MSRs: 32-bit ID and cluster LDR read-only, 64-bit ICR, self-IPI, #G
   apic.writeMsr(0x838, 500n);
   assert.equal(apic.readMsr(0x839), 500n);
 });
+
+test("a globally disabled APIC passes LINT0 through as INTR and LINT1 as the NMI pin", () => {
+  const { apic } = lapic({ extIntVector: () => 0x70 });
+  apic.setApicBase(DEFAULT_BASE);
+  apic.setLint(0, true);
+  assert.equal(apic.hasPendingInterrupt(), true);
+  assert.equal(apic.acknowledge(), 0x70);
+  apic.setLint(0, false);
+  assert.equal(apic.hasPendingInterrupt(), false);
+  apic.setLint(1, true);
+  assert.equal(apic.pendingNmi, true);
+  assert.equal(apic.accept(fixed(0x40)), false, "no messages at all");
+});
+
+test("an ExtINT message (an IOAPIC entry in ExtINT mode) is taken once, with the 8259's vector", () => {
+  const { apic } = lapic({ extIntVector: () => 0x20 });
+  assert.equal(apic.accept({ ...fixed(0), deliveryMode: DeliveryMode.EXTINT }), true);
+  assert.equal(apic.extIntPending, true);
+  assert.equal(apic.acknowledge(), 0x20);
+  assert.equal(apic.extIntPending, false);
+});
+
+test("INIT reset keeps x2APIC mode with its ID and LDR, and clears the rest", () => {
+  const { apic } = lapic({ id: 0x13 });
+  apic.setApicBase(DEFAULT_BASE | APIC_BASE_ENABLE | APIC_BASE_EXTD);
+  apic.writeMsr(0x80f, 0x1ffn);
+  apic.writeMsr(0x808, 0x30n);
+  apic.reset(true);
+  assert.equal(apic.mode, "x2apic");
+  assert.equal(apic.readMsr(0x802), 0x13n);
+  assert.equal(apic.readMsr(0x80d), (1n << 16n) | (1n << 3n));
+  assert.equal(apic.readMsr(0x808), 0n);
+  assert.equal(apic.readMsr(0x80f), 0xffn);
+  apic.reset();
+  assert.equal(apic.mode, "xapic", "power-on reset: xAPIC mode");
+  assert.equal(apic.apicId, 0x13);
+});
