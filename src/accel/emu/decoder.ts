@@ -212,6 +212,10 @@ export function decode(fetch: Fetch, ip: number, codeSize: number): Insn {
     const mod = modrm >> 6;
     i.mod = mod;
     i.reg = ((modrm >> 3) & 7) | rexR;
+    // Of group 5 (FF) only CALL, JMP and PUSH (/2, /4, /6) default to 64 bits in 64-bit mode: INC, DEC
+    // and the far forms stay 32-bit without REX.W.
+    if (op === 0xff && long && !rexW && !opsizePrefix && (i.reg & 7) !== 2 && (i.reg & 7) !== 4 && (i.reg & 7) !== 6)
+      i.opsize = 4;
     const rm = modrm & 7;
     if (mod === 3) {
       i.rm = rm | rexB;
