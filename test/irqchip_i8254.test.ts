@@ -4,6 +4,7 @@ import { test } from "node:test";
 import type { BusDevice } from "../src/bus/io_bus.js";
 import type { Clock } from "../src/devices/irqchip/clock.js";
 import { I8254, PIT_HZ, PIT_MIN_PERIODIC_NS } from "../src/devices/irqchip/i8254.js";
+import { I8259Pair } from "../src/devices/irqchip/i8259.js";
 import { SystemControlPortB } from "../src/devices/irqchip/system_control_port_b.js";
 import { nsAtTick, ticksIn } from "../src/devices/irqchip/ticks.js";
 
@@ -112,7 +113,16 @@ test("a late poll coalesces missed periods but counts them", () => {
   assert.equal(p.pit.nextDeadlineNs(), nsAtTick(4 * LATCH_100HZ, PIT_HZ));
 });
 
-test("mode 3 as SeaBIOS programs it (count 0: 18.2 Hz): counts by two, OUT high then low", () => {
+test("SeaBIOS's pit_setup: mode 2 with count 0 is 65536 clocks, 18.2 Hz", () => {
+  const p = pit();
+  program(p, CH0, 0x34, 0);
+  assert.equal(latched(p, CH0), 0);
+  p.clock.toTick(1);
+  assert.equal(latched(p, CH0), 0xffff);
+  assert.equal(p.pit.nextDeadlineNs(), nsAtTick(0x10000, PIT_HZ));
+});
+
+test("mode 3 with count 0, as the IBM PC BIOS set channel 0: counts by two, OUT high then low", () => {
   const p = pit();
   p.io.wr(CONTROL, 0x36); // channel 0, lsb then msb, mode 3
   p.io.wr(CH0, 0);
@@ -366,4 +376,35 @@ test("periodic rates above 5 kHz: deadlines no closer than 200 us, the edges in 
   const edges = Math.floor(ticksIn(p.clock.ns, PIT_HZ) / 2) - 1;
   assert.equal(p.pit.irq0Edges + p.pit.irq0Coalesced, edges + 1);
   assert.equal(p.pit.irq0Edges, 2);
+});
+
+test("IRQ 0 through the 8259A: 100 interrupts for 100 periods, also when the guest is slow to EOI", () => {
+  const clock = new FakeClock();
+  const pic = new I8259Pair();
+  const timer = new I8254(clock, (level) => pic.setIrq(0, level));
+  const io = ports(timer);
+  const master = ports(pic.master);
+  master.wr(0, 0x11);
+  master.wr(1, 0x30);
+  master.wr(1, 0x04);
+  master.wr(1, 0x01);
+  master.wr(1, 0xfe);
+  io.wr(CONTROL, 0x34);
+  io.wr(CH0, LATCH_100HZ & 0xff);
+  io.wr(CH0, LATCH_100HZ >> 8);
+  let taken = 0;
+  for (let i = 0; i < 100; i++) {
+    clock.ns = timer.nextDeadlineNs() ?? Number.NaN;
+    timer.poll();
+    // The handler runs a while after the edge (half a period), then EOIs.
+    clock.ns += 5e6;
+    timer.poll();
+    if (pic.hasInterrupt()) {
+      assert.equal(pic.acknowledge(), 0x30);
+      taken++;
+      master.wr(0, 0x20);
+    }
+  }
+  assert.equal(taken, 100);
+  assert.equal(timer.irq0Coalesced, 0);
 });

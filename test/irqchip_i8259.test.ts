@@ -54,16 +54,16 @@ function linuxInit(pc: Pic, masterMask: number, slaveMask: number, autoEoi = fal
   slave.wr(DATA, slaveMask);
 }
 
-/** SeaBIOS's pic_setup: vectors 0x08 and 0x70, everything but the cascade masked. */
+/** SeaBIOS's pic_reset: the two chips' ICWs interleaved, vectors 0x08 and 0x70, all but the cascade masked. */
 function seabiosInit(pc: Pic): void {
   const { master, slave } = pc;
   master.wr(CMD, 0x11);
-  master.wr(DATA, SEABIOS_MASTER_BASE);
-  master.wr(DATA, 0x04);
-  master.wr(DATA, 0x01);
   slave.wr(CMD, 0x11);
+  master.wr(DATA, SEABIOS_MASTER_BASE);
   slave.wr(DATA, SEABIOS_SLAVE_BASE);
+  master.wr(DATA, 0x04);
   slave.wr(DATA, 0x02);
+  master.wr(DATA, 0x01);
   slave.wr(DATA, 0x01);
   master.wr(DATA, 0xfb);
   slave.wr(DATA, 0xff);
@@ -124,10 +124,15 @@ test("masking: a masked request waits in IRR and raises INTR when unmasked", () 
   assert.equal(p.acknowledge(), 0x34);
 });
 
-test("SeaBIOS: fully nested priorities and non-specific EOI", () => {
+test("SeaBIOS: fully nested priorities and non-specific EOI; IRQ 8 at 0x70 with its EOI to both", () => {
   const pc = pic();
-  const { p, master } = pc;
+  const { p, master, slave } = pc;
   seabiosInit(pc);
+  slave.wr(DATA, 0xfe);
+  pulse(p, 8);
+  assert.equal(p.acknowledge(), 0x70);
+  slave.wr(CMD, EOI); // eoi_pic2
+  master.wr(CMD, EOI);
   master.wr(DATA, 0x00);
   pulse(p, 3);
   pulse(p, 1);
