@@ -53,6 +53,8 @@ const UCODE64 = 0x33;
 const TSS32 = 0x38;
 const SMALL_KDATA = 0x40;
 const TSS64 = 0x48;
+const GATE64 = 0x5b;
+const CONFORMING = 0x68;
 
 /** A flat segment descriptor: access byte and flags nibble (G, D/B, L, AVL). */
 function flat(access: number, flags: number, limit = 0xfffff): [number, number] {
@@ -91,6 +93,9 @@ function machine(mode: "real" | "protected" | "long"): Machine {
     flat(0x93, 0x4, 0xfff), // 0x40 data DPL0, byte-granular limit 0xfff
     system(TSS, 0x67, 0x89), // 0x48 64-bit TSS (16 bytes)
     [0, 0],
+    [(KCODE64 << 16) | 0x9000, 0xec00], // 0x58 64-bit call gate, DPL 3, to KCODE64:0x9000 (16 bytes)
+    [0, 0],
+    flat(0x9f, 0xc), // 0x68 conforming code32 DPL0
   ];
   entries.forEach(([lo, hi], k) => {
     w32(GDT + k * 8, lo);
@@ -447,4 +452,56 @@ test("long mode: IRETQ pops SS:RSP at the same privilege; to CPL 3 a null SS rai
   q([0x9000, KCODE64, 2, 0x6000, 0]);
   assert.equal(m.step([0x48, 0xcf]), undefined, "a null SS returning to 64-bit CPL 0");
   assert.ok(cpu.segAttr[SS]! & ATTR_UNUSABLE);
+});
+
+test("a far JMP to a conforming segment keeps CPL 3; a far CALL to a TSS ends the run (task switches are not emulated)", () => {
+  const m = machine("protected");
+  toRing3(m);
+  assert.equal(m.step([0xea, 0x00, 0x81, 0x00, 0x00, CONFORMING, 0x00]), undefined);
+  assert.equal(m.cpu.segSel[CS], CONFORMING | 3);
+  assert.equal(m.cpu.cpl, 3);
+  const n = machine("protected");
+  assert.throws(() => n.step([0x9a, 0x00, 0x81, 0x00, 0x00, TSS32, 0x00]), /task gates and task switches/);
+});
+
+test("real mode: far CALL pushes CS:IP, RETF pops them (CS base = selector << 4)", () => {
+  const m = machine("real");
+  const cpu = m.cpu;
+  assert.equal(m.step([0x9a, 0x34, 0x12, 0x00, 0x02]), undefined); // lcall $0x200, $0x1234
+  assert.equal(cpu.segSel[CS], 0x200);
+  assert.equal(cpu.segBase[CS], 0x2000);
+  assert.equal(cpu.nextIp, 0x1234);
+  assert.equal(m.r32(0x5000 - 4), ((0 << 16) | (CODE + 5)) >>> 0);
+  cpu.segBase[CS] = 0;
+  assert.equal(m.step([0xcb]), undefined);
+  assert.equal(cpu.segSel[CS], 0);
+  assert.equal(cpu.nextIp, CODE + 5);
+  assert.equal(cpu.lo[RSP], 0x5000);
+});
+
+test("long mode: a far CALL through a 64-bit call gate from CPL 3 switches to RSP0 and RETFQ returns to CPL 3", () => {
+  const m = machine("long");
+  const cpu = m.cpu;
+  toRing3Long(m);
+  m.w32(TSS + 4, 0x7000); // RSP0
+  m.w32(TSS + 8, 0);
+  m.w32(0x4000, 0); // the offset is ignored through a gate
+  m.w32(0x4004, GATE64);
+  cpu.lo[RBX] = 0x4000;
+  assert.equal(m.step([0xff, 0x1b]), undefined); // lcall *(%rbx), m16:32
+  assert.equal(cpu.cpl, 0);
+  assert.equal(cpu.segSel[CS], KCODE64);
+  assert.equal(cpu.segSel[SS], 0, "a null SS with RPL 0");
+  assert.equal(cpu.nextIp, 0x9000);
+  assert.equal(cpu.regNumber(RSP), 0x7000 - 32);
+  assert.deepEqual(
+    [0, 8, 16, 24].map((k) => m.r32(0x7000 - 32 + k)),
+    [CODE + 2, UCODE64, 0x5000, UDATA],
+  );
+  assert.equal(m.step([0x48, 0xcb]), undefined); // lretq
+  assert.equal(cpu.cpl, 3);
+  assert.equal(cpu.segSel[CS], UCODE64);
+  assert.equal(cpu.segSel[SS], UDATA);
+  assert.equal(cpu.regNumber(RSP), 0x5000);
+  assert.equal(cpu.nextIp, CODE + 2);
 });
