@@ -86,7 +86,7 @@ test("mode 2 at 100 Hz as Linux programs it: counts, IRQ 0 edges and deadlines o
   assert.equal(p.pit.output(CH0), false, "low for the one clock at count 1");
   p.clock.toTick(start + LATCH_100HZ);
   assert.equal(latched(p, CH0), LATCH_100HZ, "reloaded");
-  assert.equal(p.pit.irq0Edges, 1);
+  assert.equal(p.pit.irq0Pulses, 1);
 
   // The owner sleeps until each deadline and polls: one IRQ 0 pulse per period, none lost, 100 in a second.
   const first = nsAtTick(start + LATCH_100HZ, PIT_HZ);
@@ -96,7 +96,7 @@ test("mode 2 at 100 Hz as Linux programs it: counts, IRQ 0 edges and deadlines o
     p.clock.ns = deadline;
     p.pit.poll();
   }
-  assert.equal(p.pit.irq0Edges, 101);
+  assert.equal(p.pit.irq0Pulses, 101);
   assert.equal(p.pit.irq0Coalesced, 0);
   assert.ok(Math.abs(p.clock.ns - first - NS_PER_S) < 20e3, "100 periods of 11932 clocks: 1.000015 s");
   assert.deepEqual(p.irq.slice(-4), [false, true, false, true], "each edge a fall then a rise");
@@ -108,7 +108,7 @@ test("a late poll coalesces missed periods but counts them", () => {
   p.clock.toTick(3 * LATCH_100HZ + 5);
   assert.equal(p.pit.nextDeadlineNs(), p.clock.ns, "edges are due now");
   p.pit.poll();
-  assert.equal(p.pit.irq0Edges, 1);
+  assert.equal(p.pit.irq0Pulses, 1);
   assert.equal(p.pit.irq0Coalesced, 2);
   assert.equal(p.pit.nextDeadlineNs(), nsAtTick(4 * LATCH_100HZ, PIT_HZ));
 });
@@ -140,7 +140,7 @@ test("mode 3 with count 0, as the IBM PC BIOS set channel 0: counts by two, OUT 
   p.clock.toTick(0x10000);
   p.pit.poll();
   assert.equal(p.irq.at(-1), true);
-  assert.equal(p.pit.irq0Edges, 1);
+  assert.equal(p.pit.irq0Pulses, 1);
 
   // An odd count: high for (N + 1) / 2 clocks counting N - 1 down to 0, low for (N - 1) / 2.
   program(p, CH2, 0xb6, 5);
@@ -357,10 +357,10 @@ test("mode 2: a new count takes effect at the end of the current period", () => 
   p.clock.toTick(14000);
   p.pit.poll();
   assert.equal(p.pit.nextDeadlineNs(), nsAtTick(16000, PIT_HZ));
-  assert.equal(p.pit.irq0Edges, 1);
+  assert.equal(p.pit.irq0Pulses, 1);
   p.clock.toTick(16500);
   assert.equal(latched(p, CH0), 1500);
-  assert.equal(p.pit.irq0Edges, 2, "the read delivered the edge at 16000");
+  assert.equal(p.pit.irq0Pulses, 2, "the read delivered the edge at 16000");
 });
 
 test("periodic rates above 5 kHz: deadlines no closer than 200 us, the edges in between coalesced", () => {
@@ -368,14 +368,14 @@ test("periodic rates above 5 kHz: deadlines no closer than 200 us, the edges in 
   program(p, CH0, 0x34, 1); // an illegal count of 1 runs as 2
   p.clock.toTick(2);
   p.pit.poll();
-  assert.equal(p.pit.irq0Edges, 1);
+  assert.equal(p.pit.irq0Pulses, 1);
   const pulsed = p.clock.ns;
   assert.equal(p.pit.nextDeadlineNs(), pulsed + PIT_MIN_PERIODIC_NS);
   p.clock.ns = pulsed + PIT_MIN_PERIODIC_NS;
   p.pit.poll();
   const edges = Math.floor(ticksIn(p.clock.ns, PIT_HZ) / 2) - 1;
-  assert.equal(p.pit.irq0Edges + p.pit.irq0Coalesced, edges + 1);
-  assert.equal(p.pit.irq0Edges, 2);
+  assert.equal(p.pit.irq0Pulses + p.pit.irq0Coalesced, edges + 1);
+  assert.equal(p.pit.irq0Pulses, 2);
 });
 
 test("IRQ 0 through the 8259A: 100 interrupts for 100 periods, also when the guest is slow to EOI", () => {

@@ -114,7 +114,7 @@ export class I8254 implements BusDevice {
   }
 
   /** IRQ 0 pulses delivered so far: one per rising edge of channel 0's OUT, less the coalesced ones. */
-  get irq0Edges(): number {
+  get irq0Pulses(): number {
     return this.delivered;
   }
 
