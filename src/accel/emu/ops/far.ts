@@ -102,8 +102,9 @@ function requireCode(cpu: Cpu, selector: number, attr: number): void {
 }
 
 /** After a return to an outer privilege: ES, DS, FS, GS holding data or non-conforming code the new CPL may not use become null. */
+const DATA_SEGMENTS = [ES, DS, FS, GS];
 export function nullInaccessibleSegments(cpu: Cpu): void {
-  for (const seg of [ES, DS, FS, GS]) {
+  for (const seg of DATA_SEGMENTS) {
     const attr = cpu.segAttr[seg]!;
     if (attr & ATTR_UNUSABLE || !(attr & ATTR_S)) continue;
     const conformingCode = (attr & 0xc) === 0xc;
