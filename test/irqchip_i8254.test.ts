@@ -330,7 +330,7 @@ test("modes 1 and 5: the gate's rising edge triggers, and retriggers", () => {
   assert.equal(p.pit.output(CH2), true);
 });
 
-test("mode 4 on channel 0: a strobe whose end raises IRQ 0 once", () => {
+test("mode 4 on channel 0 (Linux's oneshot clockevent): a strobe whose end raises IRQ 0 once", () => {
   const p = pit();
   program(p, CH0, 0x38, 50);
   assert.deepEqual(p.irq, [true]);
@@ -342,6 +342,14 @@ test("mode 4 on channel 0: a strobe whose end raises IRQ 0 once", () => {
   p.pit.poll();
   assert.deepEqual(p.irq, [true, false, true]);
   assert.equal(p.pit.nextDeadlineNs(), undefined);
+
+  // Linux's pit_next_event writes only the count: each write starts a new strobe.
+  p.io.wr(CH0, 100);
+  p.io.wr(CH0, 0);
+  p.clock.toTick(120);
+  p.io.wr(CH0, 40);
+  p.io.wr(CH0, 0);
+  assert.equal(p.pit.nextDeadlineNs(), nsAtTick(161, PIT_HZ));
 });
 
 test("mode 2: a new count takes effect at the end of the current period", () => {
