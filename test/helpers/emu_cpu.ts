@@ -65,9 +65,9 @@ export function makeCpu(mode: Mode): TestCpu {
 export function decodeBytes(bytes: readonly number[], codeSize: number, ip = 0): Insn {
   return decode(
     (offset) => {
-      const k = offset - ip;
-      if (k < 0 || k >= bytes.length) throw new Error(`decoder read past the test bytes (offset ${k})`);
-      return bytes[k]!;
+      const b = bytes[offset - ip];
+      if (b === undefined) throw new Error(`decoder read past the test bytes (offset ${offset - ip})`);
+      return b;
     },
     ip,
     codeSize,
