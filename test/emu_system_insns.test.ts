@@ -505,3 +505,33 @@ test("long mode: a far CALL through a 64-bit call gate from CPL 3 switches to RS
   assert.equal(cpu.regNumber(RSP), 0x5000);
   assert.equal(cpu.nextIp, CODE + 2);
 });
+
+test("long mode: INT n from CPL 3 aligns RSP0 down to 16 bytes; an IST index takes its stack from the TSS", () => {
+  const m = machine("long");
+  const cpu = m.cpu;
+  toRing3Long(m);
+  const gate = (vector: number, ist: number) => {
+    m.w32(IDT + vector * 16, (KCODE64 << 16) | 0x9000);
+    m.w32(IDT + vector * 16 + 4, 0xee00 | ist);
+    m.w32(IDT + vector * 16 + 8, 0);
+    m.w32(IDT + vector * 16 + 12, 0);
+  };
+  gate(0x80, 0);
+  gate(0x81, 2);
+  m.w32(TSS + 4, 0x7008); // RSP0, not aligned
+  m.w32(TSS + 0x24 + 8, 0x7800); // IST2
+  cpu.setEflags(2 | IF);
+  assert.equal(m.step([0xcd, 0x80]), undefined);
+  assert.equal(cpu.regNumber(RSP), 0x7000 - 40);
+  assert.equal(cpu.segSel[SS], 0);
+  assert.equal(cpu.cpl, 0);
+  assert.equal(cpu.getEflags() & IF, 0);
+  assert.deepEqual(
+    [0, 8, 16, 24, 32].map((k) => m.r32(0x7000 - 40 + k)),
+    [CODE + 2, UCODE64, 2 | IF, 0x5000, UDATA],
+  );
+  // At CPL 0 now: INT 0x81 switches to IST2 even without a privilege change.
+  assert.equal(m.step([0xcd, 0x81]), undefined);
+  assert.equal(cpu.regNumber(RSP), 0x7800 - 40);
+  assert.equal(m.r32(0x7800 - 40 + 24), 0x7000 - 40, "the old RSP");
+});
