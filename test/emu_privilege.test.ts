@@ -4,10 +4,12 @@
 //   back, SYSENTER/SYSEXIT, #GP at CPL 3, a call gate with a parameter and RETF imm16, RETF to an outer
 //   privilege nulling DS, far JMP/CALL/RETF, LTR/STR, LAR/LSL/VERR/VERW;
 // - long mode: IRETQ to ring 3, INT 0x80 with RSP0, SYSCALL/SYSRETQ, #GP on an IST stack, SYSRETL to
-//   compatibility mode and IRETQ back to 64-bit mode, RETFQ to ring 3, far CALL m16:64 and m16:32, DR0/DR6.
+//   compatibility mode and IRETQ back to 64-bit mode, RETFQ to ring 3, far CALL m16:64 and m16:32, DR0/DR6;
+// - real mode: far CALL/JMP/RETF, INT n through the IVT with IRET, INT3, INTO, BOUND's #BR as a fault, and
+//   protected mode entered and left by far jumps.
 // Emulator only: this host's nested KVM does not run these guests faithfully (KVM_INTERNAL_ERROR_EMULATION
-// on LAR and on IRET with paging off; in long mode ring 3 reads CS = 0x33, SS = 0x2b where its own register
-// dump shows 0x2b, 0x23), so it cannot be the reference for them here.
+// on LAR and on IRET with paging off, and on BOUND in real mode; in long mode ring 3 reads CS = 0x33,
+// SS = 0x2b where its own register dump shows 0x2b, 0x23), so it cannot be the reference for them here.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { buildFlat } from "./helpers/build_guest.js";
@@ -26,5 +28,11 @@ test("32-bit protected mode: ring 3 and back through IRET, INT 0x80, SYSENTER/SY
 test("long mode: ring 3 and back through IRETQ, INT 0x80, SYSCALL/SYSRET (64-bit and compatibility), IST, RETFQ", () => {
   const r = runCli(["run", "--accel", "emu", "--mode", "long", buildFlat("emu_ring3_64.S", HIGH)]);
   assert.equal(r.stdout, "ring3_64: ok\n", r.stderr);
+  assert.equal(r.status, status(0x10), r.stderr);
+});
+
+test("real mode: far transfers, INT n and IRET through the IVT, INT3, INTO, #BR, to protected mode and back", () => {
+  const r = runCli(["run", "--accel", "emu", "--mode", "real", buildFlat("emu_far_real.S", 0x1000)]);
+  assert.equal(r.stdout, "real: ok\n", r.stderr);
   assert.equal(r.status, status(0x10), r.stderr);
 });
