@@ -71,7 +71,8 @@ function iret(cpu: Cpu, i: Insn): void {
   const old = cpu.getEflags();
   if (!cpu.protectedMode) {
     if (ip > cpu.segLimit[CS]!) gp(0);
-    const next = size === 2 ? (old & ~0xffff) | image : (image & 0x257fd5) | (old & REAL_IRETD_KEEP);
+    // Reserved bits (3, 5, 15) stay clear whatever the image holds.
+    const next = size === 2 ? (old & ~0xffff) | (image & 0x7fd5) : (image & 0x257fd5) | (old & REAL_IRETD_KEEP);
     finish(cpu, 3 * size, selector, ip, next);
     return;
   }
