@@ -18,6 +18,15 @@ const PTE_PS = 0x80;
 const PTE_G = 0x100;
 /** In the high half of a 64-bit entry. */
 const PTE_HI_NX = 0x80000000 | 0;
+/**
+ * Bits 51:40 of a 64-bit entry (in its high half): reserved, as they lie above MAXPHYADDR (40, as CPUID
+ * 0x80000008 reports). Set in a present entry they end the walk with a #PF with RSVD (SDM vol. 3, 4.7).
+ */
+const PTE_HI_RSVD = 0x000fff00;
+/** Reserved bits 20:13 of a 2 MiB page's PDE, 29:13 of a 1 GiB page's PDPTE, 21:13 of a 4 MiB PDE (no PSE-36). */
+const PDE_2M_RSVD = 0x001fe000;
+const PDPTE_1G_RSVD = 0x3fffe000;
+const PDE_4M_RSVD = 0x003fe000;
 /** Physical address bits 32-51 of a 64-bit entry, in its high half. */
 const PTE_HI_ADDR = 0xfffff;
 
@@ -120,6 +129,7 @@ export function walk(cpu: Cpu, mem: PhysicalMemory, tlb: Tlb, lin: number, acces
     entryHi = wideEntry ? mem.readPhys32(at + 4) : 0;
     entries.push(at);
     if (!(entryLo & PTE_P)) return false;
+    if (entryHi & PTE_HI_RSVD) pfError(true, true);
     if (entryHi & PTE_HI_NX) {
       if (!nxe) pfError(true, true);
       allowExec = false;
@@ -135,13 +145,17 @@ export function walk(cpu: Cpu, mem: PhysicalMemory, tlb: Tlb, lin: number, acces
     let table = Math.floor(cpu.cr3 / 4096) * 4096;
     table = table % 2 ** 52;
     if (!step(table, Math.floor(l / 2 ** 39) & 0x1ff, true)) pfError(false);
+    if (entryLo & PTE_PS) pfError(true, true); // PS is reserved in a PML4E
     if (!step(addrOf(entryLo, entryHi, 0xfffff000), Math.floor(l / 2 ** 30) & 0x1ff, true)) pfError(false);
     if (entryLo & PTE_PS) {
+      if (entryLo & PDPTE_1G_RSVD) pfError(true, true);
       pageSize = 2 ** 30;
     } else {
       if (!step(addrOf(entryLo, entryHi, 0xfffff000), (l >>> 21) & 0x1ff, true)) pfError(false);
-      if (entryLo & PTE_PS) pageSize = 2 ** 21;
-      else if (!step(addrOf(entryLo, entryHi, 0xfffff000), (l >>> 12) & 0x1ff, true)) pfError(false);
+      if (entryLo & PTE_PS) {
+        if (entryLo & PDE_2M_RSVD) pfError(true, true);
+        pageSize = 2 ** 21;
+      } else if (!step(addrOf(entryLo, entryHi, 0xfffff000), (l >>> 12) & 0x1ff, true)) pfError(false);
     }
   } else if (wide) {
     // PAE: the four PDPTEs carry no permission bits.
@@ -150,12 +164,16 @@ export function walk(cpu: Cpu, mem: PhysicalMemory, tlb: Tlb, lin: number, acces
     const hi = mem.readPhys32(pdpte + 4);
     if (!(lo & PTE_P)) pfError(false);
     if (!step(addrOf(lo, hi, 0xfffff000), (lin >>> 21) & 0x1ff, true)) pfError(false);
-    if (entryLo & PTE_PS) pageSize = 2 ** 21;
-    else if (!step(addrOf(entryLo, entryHi, 0xfffff000), (lin >>> 12) & 0x1ff, true)) pfError(false);
+    if (entryLo & PTE_PS) {
+      if (entryLo & PDE_2M_RSVD) pfError(true, true);
+      pageSize = 2 ** 21;
+    } else if (!step(addrOf(entryLo, entryHi, 0xfffff000), (lin >>> 12) & 0x1ff, true)) pfError(false);
   } else {
     if (!step(cpu.cr3 & 0xfffff000, lin >>> 22, false)) pfError(false);
-    if (entryLo & PTE_PS && cpu.cr4 & CR4_PSE) pageSize = 2 ** 22;
-    else if (!step(entryLo & 0xfffff000, (lin >>> 12) & 0x3ff, false)) pfError(false);
+    if (entryLo & PTE_PS && cpu.cr4 & CR4_PSE) {
+      if (entryLo & PDE_4M_RSVD) pfError(true, true);
+      pageSize = 2 ** 22;
+    } else if (!step(entryLo & 0xfffff000, (lin >>> 12) & 0x3ff, false)) pfError(false);
   }
 
   const supervisorWriteProtected = (cpu.cr0 & CR0_WP) !== 0;
