@@ -4,6 +4,7 @@
 import type { CpuidEntry } from "../../arch/x86/cpu_state.js";
 import { FIXED1, Flags } from "./flags.js";
 import type { Memory } from "./memory.js";
+import type { EmuPlatform } from "./platform.js";
 import type { PortIo } from "./port_io.js";
 
 // Segment register numbers, in the SDM's Sreg encoding order; LDTR and TR follow.
@@ -133,6 +134,8 @@ export class Cpu {
   /** The memory path (set once when the vCPU is built). */
   mem!: Memory;
   io!: PortIo;
+  /** The interrupt controllers and timers, when the machine has an irqchip. */
+  platform: EmuPlatform | undefined;
   /** The CPUID table the VMM set. */
   cpuid: CpuidEntry[] = [];
   /** Instructions retired (for statistics and benchmarks). */

@@ -2,7 +2,8 @@
 // appear only for what runs; the VMM's CPU model then sets APIC IDs and topology and applies +feature/-feature.
 import type { CpuidEntry } from "../../arch/x86/cpu_state.js";
 
-const ascii = (s: string, at: number) => s.charCodeAt(at) | (s.charCodeAt(at + 1) << 8) | (s.charCodeAt(at + 2) << 16) | (s.charCodeAt(at + 3) << 24);
+const ascii = (s: string, at: number) =>
+  s.charCodeAt(at) | (s.charCodeAt(at + 1) << 8) | (s.charCodeAt(at + 2) << 16) | (s.charCodeAt(at + 3) << 24);
 const VENDOR = "TsvmmEmuCPU!";
 /** The hypervisor leaf's signature. */
 const HYPERVISOR = "TsvmmTsvmmTs";
@@ -20,8 +21,12 @@ const PGE = 1 << 13;
 const CMOV = 1 << 15;
 const PAT = 1 << 16;
 const CLFSH = 1 << 19;
+/** A local APIC (there is one with an irqchip; CPUID hides it otherwise). */
+const APIC = 1 << 9;
 // Leaf 1 ECX.
 const CX16 = 1 << 13;
+const X2APIC = 1 << 21;
+const TSC_DEADLINE = 1 << 24;
 const HYPERVISOR_BIT = 1 << 31;
 // Leaf 0x80000001.
 const LAHF_LM = 1 << 0;
@@ -40,10 +45,23 @@ function leaf(fn: number, eax: number, ebx: number, ecx: number, edx: number, in
 }
 
 export function emulatorCpuid(): CpuidEntry[] {
-  const brand = (k: number) => leaf(0x80000002 + k, ascii(BRAND, k * 16), ascii(BRAND, k * 16 + 4), ascii(BRAND, k * 16 + 8), ascii(BRAND, k * 16 + 12));
+  const brand = (k: number) =>
+    leaf(
+      0x80000002 + k,
+      ascii(BRAND, k * 16),
+      ascii(BRAND, k * 16 + 4),
+      ascii(BRAND, k * 16 + 8),
+      ascii(BRAND, k * 16 + 12),
+    );
   return [
     leaf(0, 1, ascii(VENDOR, 0), ascii(VENDOR, 8), ascii(VENDOR, 4)),
-    leaf(1, SIGNATURE, CLFLUSH_LINE, CX16 | HYPERVISOR_BIT, PSE | TSC | MSR | PAE | CX8 | SEP | MTRR | PGE | CMOV | PAT | CLFSH),
+    leaf(
+      1,
+      SIGNATURE,
+      CLFLUSH_LINE,
+      CX16 | X2APIC | TSC_DEADLINE | HYPERVISOR_BIT,
+      PSE | TSC | MSR | PAE | CX8 | APIC | SEP | MTRR | PGE | CMOV | PAT | CLFSH,
+    ),
     leaf(0x40000000, 0x40000000, ascii(HYPERVISOR, 0), ascii(HYPERVISOR, 4), ascii(HYPERVISOR, 8)),
     leaf(0x80000000, 0x80000008, 0, 0, 0),
     leaf(0x80000001, 0, 0, LAHF_LM, SYSCALL | NX | RDTSCP | LM),

@@ -7,15 +7,20 @@ import type { RunHooks, VcpuExit } from "../accelerator.js";
 import { type CompiledBlock, compileBlock } from "./block_compiler.js";
 import { type Cpu, CS } from "./cpu.js";
 import { decode } from "./decoder.js";
-import { DB, FAULT, fault, GP } from "./fault.js";
-import { TF } from "./flags.js";
+import { DB, FAULT, fault, GP, NMI } from "./fault.js";
+import { IF, TF } from "./flags.js";
 import type { Insn } from "./insn.js";
-import { deliverException, TripleFault } from "./interrupts.js";
+import { deliver, deliverException, EventKind, TripleFault } from "./interrupts.js";
+import type { EmuPlatform } from "./platform.js";
 
 /** The most instructions in one block: bounds the time between checks for host requests. */
 const MAX_BLOCK_INSNS = 64;
 /** Blocks run between two reads of the kick cell. */
 const KICK_POLL_BLOCKS = 16;
+/** Timers are polled every this many blocks (a few microseconds), and whenever a halted vCPU wakes. */
+const TIMER_POLL_BLOCKS = 64;
+/** The longest a halted vCPU sleeps before looking again (a kick wakes it sooner). */
+const MAX_HALT_WAIT_MS = 1000;
 /** Runs of a block before it is compiled into one JavaScript function. */
 const HOT_BLOCK_RUNS = 32;
 /** A direct-mapped cache of blocks by physical address in front of the map. */
@@ -144,6 +149,30 @@ export class Interpreter {
     return block;
   }
 
+  /**
+   * At an instruction boundary: delivers an NMI, or a maskable interrupt when IF allows, from the local APIC
+   * (which also hands over the 8259's vector through LINT0). Returns whether one was delivered.
+   */
+  private takeInterrupt(platform: EmuPlatform): boolean {
+    const cpu = this.cpu;
+    const apic = platform.apic;
+    let vector: number;
+    if (apic.pendingNmi) {
+      apic.pendingNmi = false;
+      vector = NMI;
+    } else if (cpu.eflags & IF && apic.hasPendingInterrupt()) {
+      vector = apic.acknowledge();
+    } else return false;
+    cpu.halted = false;
+    try {
+      deliver(cpu, vector, EventKind.EXTERNAL, 0, false);
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      deliverException(cpu, FAULT.vector, FAULT.errorCode, FAULT.hasErrorCode);
+    }
+    return true;
+  }
+
   run(bus: Bus, hooks: RunHooks): VcpuExit {
     const cpu = this.cpu;
     const sink = {
@@ -162,6 +191,7 @@ export class Interpreter {
     // The kick cell is read every KICK_POLL_BLOCKS blocks (at most 64 instructions each, so a kick still lands
     // within microseconds): an atomic load per block was a tenth of bench/emu's time.
     let poll = 0;
+    let timerPoll = 0;
     try {
       for (;;) {
         if (--poll < 0 && Atomics.load(kick, 0) !== 0) {
@@ -174,7 +204,25 @@ export class Interpreter {
           cpu.mem.deviceStop = false;
           return count({ kind: "device-stop" });
         }
-        if (cpu.halted) return count({ kind: "halt" });
+        const platform = cpu.platform;
+        if (platform) {
+          if (--timerPoll < 0) {
+            timerPoll = TIMER_POLL_BLOCKS;
+            platform.poll();
+          }
+          if (cpu.interruptShadow) cpu.interruptShadow = false;
+          else if (this.takeInterrupt(platform)) continue;
+        }
+        if (cpu.halted) {
+          // Without an irqchip, or with interrupts off, nothing can wake a lone vCPU: the run ends as a halt.
+          if (!platform || !(cpu.eflags & IF)) return count({ kind: "halt" });
+          // Sleep until the next timer or a kick (input, a stop, a pause), costing no CPU.
+          const wait = (platform.nextDeadlineNs() - platform.nowNs()) / 1e6;
+          if (wait > 0) Atomics.wait(kick, 0, 0, Math.min(wait, MAX_HALT_WAIT_MS));
+          platform.poll();
+          poll = -1;
+          continue;
+        }
         const stepping = cpu.singleStep || (cpu.eflags & TF) !== 0;
         try {
           const block = this.lookup(stepping);

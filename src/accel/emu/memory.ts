@@ -21,6 +21,8 @@ import {
 } from "./paging.js";
 
 const CANONICAL_LIMIT = 2 ** 47;
+/** The xAPIC register page. */
+const APIC_PAGE = 4096;
 
 /** Where the memory path reports accesses that left RAM (MMIO), for traces, stats and device stops. */
 export interface AccessSink {
@@ -72,7 +74,12 @@ export class Memory implements PhysicalMemory {
     if (write) {
       for (let i = 0; i < size; i++) data[i] = (i < 4 ? value >>> (8 * i) : valueHi >>> (8 * (i - 4))) & 0xff;
     }
-    if (this.guest.contains(p, size)) {
+    const apic = this.cpu.platform?.apic;
+    if (apic && apic.mode === "xapic" && p >= apic.baseAddress && p < apic.baseAddress + APIC_PAGE) {
+      // The local APIC's page belongs to this vCPU, ahead of RAM and the bus (as KVM's in-kernel APIC).
+      if (write) apic.write(p - apic.baseAddress, data);
+      else apic.read(p - apic.baseAddress, data);
+    } else if (this.guest.contains(p, size)) {
       // RAM outside the low region (none today, but regions are a list).
       const s = this.guest.slice(p, size);
       if (write) s.set(data);

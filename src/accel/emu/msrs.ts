@@ -1,6 +1,8 @@
 // Model-specific registers of the emulated CPU (Intel SDM vol. 4): those a kernel touches. Reading or writing
 // any other raises #GP, as on hardware.
-import { CR0_PG, type Cpu, EFER_LMA, EFER_LME, FS, GS } from "./cpu.js";
+
+import { isApicMsr, readApicMsr, writeApicMsr } from "./apic_msrs.js";
+import { type Cpu, CR0_PG, EFER_LMA, EFER_LME, FS, GS } from "./cpu.js";
 import { gp } from "./fault.js";
 
 export const MSR_TSC = 0x10;
@@ -44,11 +46,16 @@ const big = (n: number) => BigInt.asUintN(64, BigInt(Math.trunc(n)));
 const num = (b: bigint) => Number(BigInt.asIntN(64, b));
 
 function isMtrr(index: number): boolean {
-  return (index >= MTRR_VARIABLE_FIRST && index < MTRR_VARIABLE_FIRST + MTRR_VARIABLE_COUNT * 2) || MTRR_FIXED.includes(index);
+  return (
+    (index >= MTRR_VARIABLE_FIRST && index < MTRR_VARIABLE_FIRST + MTRR_VARIABLE_COUNT * 2) ||
+    MTRR_FIXED.includes(index)
+  );
 }
 
 /** RDMSR: the value, or #GP for an MSR the emulator does not have. */
 export function readMsr(cpu: Cpu, index: number): bigint {
+  const apic = cpu.platform?.apic;
+  if (apic && isApicMsr(index)) return readApicMsr(apic, index);
   switch (index) {
     case MSR_TSC:
       return readTsc(cpu);
@@ -99,9 +106,13 @@ function canonical(v: bigint): number {
 /** WRMSR: stores the value, or #GP for an unknown MSR or a value it may not hold. */
 export function writeMsr(cpu: Cpu, index: number, value: bigint): void {
   value = BigInt.asUintN(64, value);
+  const apic = cpu.platform?.apic;
+  if (apic && isApicMsr(index)) return writeApicMsr(apic, index, value);
   switch (index) {
     case MSR_TSC:
       cpu.tscOffset = value - process.hrtime.bigint();
+      // The APIC's TSC-deadline timer reads the same TSC.
+      if (apic) apic.timer.tscOffset = cpu.tscOffset;
       return;
     case MSR_APIC_BASE:
       cpu.apicBase = num(value);

@@ -1,6 +1,9 @@
 // System instructions: HLT, CLI/STI, PUSHF/POPF, IN/OUT, CPUID, RDMSR/WRMSR, RDTSC/RDTSCP, MOV to and from
 // control registers, LGDT/LIDT/SGDT/SIDT, SMSW/LMSW, CLTS, INVLPG, WBINVD/INVD (Intel SDM vol. 2 and 3).
+
+import { CPUID_FLAG_SIGNIFICANT_INDEX } from "../../../arch/x86/cpu_state.js";
 import {
+  type Cpu,
   CR0_ET,
   CR0_PE,
   CR0_PG,
@@ -10,7 +13,6 @@ import {
   CR4_PSE,
   CR4_TSD,
   CS,
-  type Cpu,
   EFER_LMA,
   EFER_LME,
   RAX,
@@ -27,7 +29,6 @@ import { def, defGroup } from "../opcodes.js";
 import { operandLinear, readRm, writeReg, writeRm } from "../operands.js";
 import { tssBase } from "../segmentation.js";
 import { pop, push } from "../stack.js";
-import { CPUID_FLAG_SIGNIFICANT_INDEX } from "../../../arch/x86/cpu_state.js";
 
 const iopl = (cpu: Cpu) => (cpu.eflags & IOPL) >> 12;
 
@@ -122,6 +123,10 @@ def(0xed, (cpu, i) => inOut(cpu, i, cpu.lo[RDX]! & 0xffff, ioSize(i), false));
 def(0xee, (cpu, i) => inOut(cpu, i, cpu.lo[RDX]! & 0xffff, 1, true));
 def(0xef, (cpu, i) => inOut(cpu, i, cpu.lo[RDX]! & 0xffff, ioSize(i), true));
 
+const CPUID1_EDX_APIC = 1 << 9;
+const CPUID1_ECX_X2APIC = 1 << 21;
+const CPUID1_ECX_TSC_DEADLINE = 1 << 24;
+
 // CPUID (0F A2): from the table the VMM set; leaves past the maximum answer as the highest basic leaf.
 def(MAP_0F + 0xa2, (cpu) => {
   const leaf = cpu.lo[RAX]! >>> 0;
@@ -140,10 +145,17 @@ def(MAP_0F + 0xa2, (cpu) => {
     cpu.lo[r] = v | 0;
     cpu.hi[r] = 0;
   };
+  let ecx = e?.ecx ?? 0;
+  let edx = e?.edx ?? 0;
+  // Without an irqchip there is no local APIC: leaf 1 says so, whatever the table holds.
+  if (leaf === 1 && !cpu.platform) {
+    ecx &= ~(CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE);
+    edx &= ~CPUID1_EDX_APIC;
+  }
   set(RAX, e?.eax ?? 0);
   set(3, e?.ebx ?? 0);
-  set(RCX, e?.ecx ?? 0);
-  set(RDX, e?.edx ?? 0);
+  set(RCX, ecx);
+  set(RDX, edx);
 });
 
 // RDMSR (0F 32), WRMSR (0F 30): CPL 0; ECX selects; EDX:EAX is the value.
@@ -185,7 +197,7 @@ def(MAP_0F + 0x20, (cpu, i) => {
   else if (n === 2) v = cpu.cr2;
   else if (n === 3) v = cpu.cr3;
   else if (n === 4) v = cpu.cr4 >>> 0;
-  else if (n === 8 && cpu.codeSize === 8) v = cpu.cr8;
+  else if (n === 8 && cpu.codeSize === 8) v = cpu.platform ? cpu.platform.apic.cr8 : cpu.cr8;
   else return ud();
   if (cpu.codeSize === 8) cpu.setRegNumber(i.rm, v);
   else {
@@ -207,6 +219,8 @@ def(
     } else if (n === 4) writeCr4(cpu, v);
     else if (n === 8 && cpu.codeSize === 8) {
       if (v > 15) gp(0);
+      // CR8 is the local APIC's TPR (bits 7:4) in 64-bit mode.
+      if (cpu.platform) cpu.platform.apic.cr8 = v;
       cpu.cr8 = v;
     } else ud();
     cpu.stopBlock = true;
