@@ -55,6 +55,8 @@ const SMALL_KDATA = 0x40;
 const TSS64 = 0x48;
 const GATE64 = 0x5b;
 const CONFORMING = 0x68;
+const LDT_SELECTOR = 0x70;
+const LDT = 0x3800;
 
 /** A flat segment descriptor: access byte and flags nibble (G, D/B, L, AVL). */
 function flat(access: number, flags: number, limit = 0xfffff): [number, number] {
@@ -96,7 +98,10 @@ function machine(mode: "real" | "protected" | "long"): Machine {
     [(KCODE64 << 16) | 0x9000, 0xec00], // 0x58 64-bit call gate, DPL 3, to KCODE64:0x9000 (16 bytes)
     [0, 0],
     flat(0x9f, 0xc), // 0x68 conforming code32 DPL0
+    system(LDT, 0xf, 0x82), // 0x70 LDT: two descriptors
   ];
+  w32(LDT + 8, 0x0000ffff); // LDT entry 1: data DPL3, base 0x10000, limit 0xffff
+  w32(LDT + 12, 0x0000f301);
   entries.forEach(([lo, hi], k) => {
     w32(GDT + k * 8, lo);
     w32(GDT + k * 8 + 4, hi);
@@ -534,4 +539,24 @@ test("long mode: INT n from CPL 3 aligns RSP0 down to 16 bytes; an IST index tak
   assert.equal(m.step([0xcd, 0x81]), undefined);
   assert.equal(cpu.regNumber(RSP), 0x7800 - 40);
   assert.equal(m.r32(0x7800 - 40 + 24), 0x7000 - 40, "the old RSP");
+});
+
+test("LLDT loads the LDT from the GDT (SLDT reads it back); LDT selectors then resolve; a null LLDT makes them fault", () => {
+  const m = machine("protected");
+  const cpu = m.cpu;
+  cpu.lo[RCX] = LDT_SELECTOR;
+  assert.equal(m.step([0x0f, 0x00, 0xd1]), undefined); // lldt %cx
+  assert.equal(m.step([0x0f, 0x00, 0xc0]), undefined); // sldt %eax
+  assert.equal(cpu.lo[RAX], LDT_SELECTOR);
+  cpu.lo[RCX] = 0x0f; // LDT index 1, RPL 3
+  assert.equal(m.step([0x8e, 0xd9]), undefined); // mov %ecx, %ds
+  assert.equal(cpu.segBase[DS], 0x10000);
+  assert.equal(m.step([0x0f, 0x00, 0xe1]), undefined); // verr %cx
+  assert.equal(cpu.flags.zf(), ZF);
+  cpu.lo[RCX] = KDATA;
+  assert.deepEqual(m.step([0x0f, 0x00, 0xd1]), { vector: 13, error: KDATA }, "not an LDT descriptor");
+  cpu.lo[RCX] = 0;
+  assert.equal(m.step([0x0f, 0x00, 0xd1]), undefined);
+  cpu.lo[RCX] = 0x0f;
+  assert.deepEqual(m.step([0x8e, 0xd9]), { vector: 13, error: 0x0c });
 });
