@@ -8,6 +8,7 @@
 #   0x200000-0x3fffff  a page table, 4 KiB pages, supervisor + writable, except:
 #     0x210000 not present            0x211000 read-only            0x212000 supervisor (for ring 3)
 #     0x213000 XD (no execute)        0x214000 accessed/dirty, invlpg and CR3-reload tests
+#     0x215000 reserved bit 51 set (above MAXPHYADDR)
 #   0x400000-0x3fffffff  2 MiB pages, supervisor + writable
 # EFER.NXE and CR0.WP are set. Cases (expected CR2 / error code / RIP of the faulting instruction):
 #   np-read      mov 0x210010,%eax at CPL0                    0x210010 / 0x00
@@ -22,13 +23,15 @@
 #   invlpg       PTE cleared + INVLPG, then a read           0x214060 / 0x00; the PTE restored, the read
 #                works again with no INVLPG (not-present entries are never cached)
 #   cr3          PTE made read-only + MOV CR3, then a write   0x214070 / 0x03
+#   rsvd         mov 0x215080,%eax                            0x215080 / 0x09 (P|RSVD; QEMU TCG 7.2 leaves P
+#                clear, against SDM vol. 3, 4.7)
 # Failure codes (exit value): case base + 0 no fault, + 1 wrong CR2, + 2 wrong error code, + 3 wrong RIP
 # (or CS); bases: np-read 0x01, np-write 0x05, wp 0x09 (0x0d: a fault with CR0.WP=0), nx 0x11,
 # np-fetch 0x15, user-read 0x19, user-write 0x1d, invlpg 0x21 (0x25: the read after restoring faulted),
-# cr3 0x29; a/d: 0x2d PTE.A after read, 0x2e PTE.D after read, 0x2f PTE.D after write, 0x30 PDE.A,
+# cr3 0x29, rsvd 0x34; a/d: 0x2d PTE.A after read, 0x2e PTE.D after read, 0x2f PTE.D after write, 0x30 PDE.A,
 # 0x31 PDPTE.A, 0x32 PML4E.A, 0x33 2 MiB page A|D. Any other exception: 0x40 + vector.
 # Expected output on COM1:
-#   "page faults: np-read np-write wp nx np-fetch user-read user-write a/d invlpg cr3 ok\n"
+#   "page faults: np-read np-write wp nx np-fetch user-read user-write a/d invlpg cr3 rsvd ok\n"
 # Exit: 0x31 to port 0xf4 (isa-debug-exit) -> status (0x31<<1)|1 = 99.
 	.code64
 	.text
@@ -105,6 +108,8 @@ _start:
 	movabs $0x8000000000213003, %rax	# 0x213000: XD (bit 63)
 	mov %rax, 0x203000 + 0x13 * 8
 	movb $0xc3, 0x213000			# a ret, never to be fetched
+	movabs $0x0008000000215003, %rax	# 0x215000: bit 51 set
+	mov %rax, 0x203000 + 0x15 * 8
 
 	mov $0xc0000080, %ecx		# IA32_EFER.NXE (bit 11), before any entry has XD set
 	rdmsr
@@ -279,6 +284,9 @@ _start:
 	PF 0x29, 0x214070, 0x03, movl $2, 0x214070
 	lea s_cr3(%rip), %rsi
 	call puts
+	PF 0x34, 0x215080, 0x09, mov 0x215080, %eax
+	lea s_rsvd(%rip), %rsi
+	call puts
 
 	lea s_ok(%rip), %rsi
 	call puts
@@ -394,5 +402,6 @@ s_uwrite: .asciz " user-write"
 s_ad:	.asciz " a/d"
 s_invlpg: .asciz " invlpg"
 s_cr3:	.asciz " cr3"
+s_rsvd:	.asciz " rsvd"
 s_ok:	.asciz " ok\n"
 s_fail:	.asciz " FAIL\n"

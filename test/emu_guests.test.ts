@@ -6,7 +6,8 @@
 // -bios harness recreating tsvmm's entry states), which passes them all except where QEMU itself departs
 // from the SDM: it checks no segment limits (the real-mode #GP/#SS and the 32-bit #SS limit cases), raises
 // #GP instead of #SS for a non-canonical SS-relative access, leaves EXT clear in an error code raised while
-// delivering an exception, and scales the IDT index in 64-bit error codes by 16.
+// delivering an exception, scales the IDT index in 64-bit error codes by 16, and leaves P clear in the
+// error code of a reserved-bit #PF.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { buildFlat } from "./helpers/build_guest.js";
@@ -31,10 +32,20 @@ test("#PF: CR2, error code and RIP for not-present, write-protect, NX and user f
   const r = runEmu("long", "emu_page_faults.S", HIGH);
   assert.equal(
     r.stdout,
-    "page faults: np-read np-write wp nx np-fetch user-read user-write a/d invlpg cr3 ok\n",
+    "page faults: np-read np-write wp nx np-fetch user-read user-write a/d invlpg cr3 rsvd ok\n",
     r.stderr,
   );
   assert.equal(r.status, status(0x31), r.stderr);
+});
+
+test("32-bit and PAE paging: #PF error codes (not present, write-protect, XD, reserved bit), A/D bits, global pages", () => {
+  const r = runEmu("protected", "emu_paging_legacy.S", HIGH);
+  assert.equal(
+    r.stdout,
+    "paging legacy: 32-bit np-read np-write wp a/d a/d global pae nx rsvd np-fetch pdpte a/d ok\n",
+    r.stderr,
+  );
+  assert.equal(r.status, status(0x38), r.stderr);
 });
 
 test("exceptions in real mode through the IVT: #DE, #UD, #GP, #SS, #DF", () => {
