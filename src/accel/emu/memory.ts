@@ -151,10 +151,6 @@ export class Memory implements PhysicalMemory {
 
   // ---- linear ----
 
-  private get paging(): boolean {
-    return (this.cpu.cr0 & CR0_PG) !== 0;
-  }
-
   private userAccess(): number {
     return this.cpu.cpl === 3 && !this.supervisorOverride ? ACCESS_USER : 0;
   }

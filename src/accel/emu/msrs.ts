@@ -107,7 +107,10 @@ function canonical(v: bigint): number {
 export function writeMsr(cpu: Cpu, index: number, value: bigint): void {
   value = BigInt.asUintN(64, value);
   const apic = cpu.platform?.apic;
-  if (apic && isApicMsr(index)) return writeApicMsr(apic, index, value);
+  if (apic && isApicMsr(index)) {
+    writeApicMsr(apic, index, value);
+    return;
+  }
   switch (index) {
     case MSR_TSC:
       cpu.tscOffset = value - process.hrtime.bigint();
