@@ -28,6 +28,12 @@ test("the guest enters protected mode, 32-bit paging and long mode from real mod
   assert.equal(r.status, status(0x30), r.stderr);
 });
 
+test("big real mode: limits cached from protected mode reach memory above 1 MiB back in real mode", () => {
+  const r = runEmu("real", "emu_big_real.S", LOW);
+  assert.equal(r.stdout, "big real: protected16 real unreal ok\n", r.stderr);
+  assert.equal(r.status, status(0x39), r.stderr);
+});
+
 test("#PF: CR2, error code and RIP for not-present, write-protect, NX and user faults; A/D bits, INVLPG, CR3", () => {
   const r = runEmu("long", "emu_page_faults.S", HIGH);
   assert.equal(
