@@ -167,15 +167,36 @@ describe("shifts and rotates", () => {
     eqReg(cpu, RAX, 0x02);
     eqFlags(cpu, CF | OF, CF | OF | SF | ZF | PF);
   });
-  test("a count of 0 changes no flag and no register", () => {
+  test("a count of 0 changes no flag; a 32-bit register is still written (zero-extended)", () => {
     const all = CF | PF | AF | ZF | SF | OF;
     const { cpu } = exec(64, "c1 e0 00", { [RAX]: 0x12345678 }, all);
     eqReg(cpu, RAX, 0x12345678);
     eqFlags(cpu, all);
-    // CL = 32 masks to 0 for a 32-bit operand (and the write does not even zero-extend).
-    const r = exec(64, "d3 e0", { [RAX]: 0xaaaaaaaa12345678n, [RCX]: 32 }, CF);
-    eqReg(r.cpu, RAX, 0xaaaaaaaa12345678n);
+    // CL = 32 masks to 0 for a 32-bit operand: no flag changes, but the upper half is cleared (as on Intel).
+    let r = exec(64, "d3 e0", { [RAX]: 0xaaaaaaaa12345678n, [RCX]: 32 }, CF);
+    eqReg(r.cpu, RAX, 0x12345678);
     eqFlags(r.cpu, CF);
+    // A 16-bit operand keeps the rest of the register.
+    r = exec(64, "66 d3 e0", { [RAX]: 0xaaaaaaaa12345678n, [RCX]: 32 }, CF);
+    eqReg(r.cpu, RAX, 0xaaaaaaaa12345678n);
+  });
+  test("undefined flags follow Intel: OF of a multi-bit shift is the first step's; ROL/ROR by imm > 1 keep OF", () => {
+    // shl al, 2 on 0x40: the first step turns 0x40 into 0x80 (sign change): OF = 1; CF = bit 6 = 1; AF cleared.
+    let { cpu } = exec(64, "c0 e0 02", { [RAX]: 0x40 }, AF);
+    eqReg(cpu, RAX, 0);
+    eqFlags(cpu, CF | ZF | PF | OF);
+    // shr eax, cl=4 on 0x80000000: OF = the original MSB.
+    ({ cpu } = exec(64, "d3 e8", { [RAX]: 0x80000000, [RCX]: 4 }));
+    eqReg(cpu, RAX, 0x08000000);
+    eqFlags(cpu, OF | PF);
+    // rol al, 2 (immediate) on 1: CF = 0; OF stays as it was.
+    ({ cpu } = exec(64, "c0 c0 02", { [RAX]: 1 }, OF | CF));
+    eqReg(cpu, RAX, 4);
+    eqFlags(cpu, OF);
+    // rol al, cl=2 on 0x40: OF from the first step (0x40 -> 0x80: MSB 0 XOR bit 6 1 = 1).
+    ({ cpu } = exec(64, "d2 c0", { [RAX]: 0x40, [RCX]: 2 }));
+    eqReg(cpu, RAX, 1);
+    eqFlags(cpu, CF | OF);
   });
   test("the count is masked to 5 bits (6 for 64-bit operands)", () => {
     // 33 & 31 = 1: 1 << 1 = 2.
@@ -347,6 +368,11 @@ describe("MUL, IMUL, DIV, IDIV", () => {
     eqReg(cpu, RAX, 0x1234567890n);
     eqReg(cpu, RDX, 0);
     eqFlags(cpu, 0, CF | OF);
+    // Undefined flags as on Intel: SF and PF from the low half, ZF and AF clear even for a zero product.
+    ({ cpu } = exec(64, "f7 e1", { [RAX]: 5, [RCX]: 0 }, ZF | AF | SF));
+    eqFlags(cpu, PF);
+    ({ cpu } = exec(64, "f7 e1", { [RAX]: 0x80000001, [RCX]: 1 }, ZF));
+    eqFlags(cpu, SF);
   });
   test("IMUL one operand: CF = OF when the product does not fit the low half", () => {
     // -1 * 2 = -2 fits.
@@ -512,9 +538,10 @@ describe("BT, BTS, BTR, BTC, BSF, BSR, BSWAP", () => {
     let { cpu } = exec(64, "0f bc c1", { [RCX]: 0x00080000 });
     eqReg(cpu, RAX, 19);
     eqFlags(cpu, 0, ZF);
-    ({ cpu } = exec(64, "0f bc c1", { [RAX]: 0xdeadbeef12345678n, [RCX]: 0 }));
+    ({ cpu } = exec(64, "0f bc c1", { [RAX]: 0xdeadbeef12345678n, [RCX]: 0 }, CF | OF | SF | AF));
     eqReg(cpu, RAX, 0xdeadbeef12345678n);
-    eqFlags(cpu, ZF, ZF);
+    // Undefined flags as on Intel: a zero source leaves ZF and PF set, the others clear.
+    eqFlags(cpu, ZF | PF);
     ({ cpu } = exec(64, "48 0f bd c1", { [RCX]: 0x0000010000000001n }));
     eqReg(cpu, RAX, 40);
     ({ cpu } = exec(64, "48 0f bc c1", { [RCX]: 0x0000010000000000n }));

@@ -4,15 +4,15 @@
 // needs nothing more here (other vCPUs' atomicity is the memory model's business).
 //
 // Undefined flags, and what we do:
-//   - BT*: OF, SF, AF, PF undefined: left unchanged (only CF is written; ZF is documented as unaffected).
-//   - BSF/BSR: CF, OF, SF, AF, PF undefined: with a non-zero source CF, OF and AF are cleared and SF and PF
-//     follow the index written (Bochs's choice); with a zero source only ZF changes and the destination is
-//     left unchanged (all 64 bits, as Intel and AMD processors do).
+//   - BT*: OF, SF, AF, PF undefined: left unchanged, as Intel does (only CF is written; ZF is unaffected).
+//   - BSF/BSR: CF, OF, SF, AF, PF undefined: as an Intel Xeon does (measured natively), CF, OF, SF and AF are
+//     cleared and PF is the parity of the index written; with a zero source ZF and PF are set and the others
+//     cleared, and the destination is left unchanged (all 64 bits).
 //   - BSWAP of a 16-bit register is undefined: the low 16 bits become 0 (what Intel and AMD processors do).
 import type { Cpu } from "../cpu.js";
 import { RAX, RBX, RCX, RDX } from "../cpu.js";
 import { gp, ud } from "../fault.js";
-import { CF, PARITY, ZF } from "../flags.js";
+import { CF, PARITY, PF, ZF } from "../flags.js";
 import type { Insn } from "../insn.js";
 import { MAP_0F } from "../insn.js";
 import { def, defGroup } from "../opcodes.js";
@@ -54,14 +54,14 @@ function setCf(cpu: Cpu, bit: number): void {
 }
 
 /**
- * BTx with bit offset `offset` (a signed number when it comes from a register with a memory operand, which
- * then addresses the bit string beyond the operand).
+ * BTx with bit offset `low` (its low bits select the bit in the operand). With a memory operand and a register
+ * offset, `offset` (the register as a signed number) also addresses the bit string beyond the operand.
  */
-function bitTest(cpu: Cpu, i: Insn, kind: number, offset: number, fromReg: boolean): void {
+function bitTest(cpu: Cpu, i: Insn, kind: number, low: number, offset: number, fromReg: boolean): void {
   const size = i.opsize;
   const bits = size * 8;
+  const bit = low & (bits - 1);
   if (i.mod === 3) {
-    const bit = offset & (bits - 1);
     const lo = readReg(cpu, i, i.rm, size);
     const hi = cpu.vHi;
     const v = bit < 32 ? (lo >>> bit) & 1 : (hi >>> (bit - 32)) & 1;
@@ -73,10 +73,9 @@ function bitTest(cpu: Cpu, i: Insn, kind: number, offset: number, fromReg: boole
     return;
   }
   let ea = effectiveAddress(cpu, i);
-  const bit = offset & (bits - 1);
   if (fromReg) {
     // The operand-size-aligned unit holding the bit: EA + size * floor(offset / bits).
-    ea += size * Math.floor(offset / bits);
+    ea += size * Math.floor((offset - bit) / bits);
     const ad = i.adsize;
     ea = ad === 2 ? ea & 0xffff : ad === 4 ? ea >>> 0 : ea;
   }
@@ -91,7 +90,7 @@ function bitTest(cpu: Cpu, i: Insn, kind: number, offset: number, fromReg: boole
   setCf(cpu, v);
 }
 
-/** The bit offset in a register, signed at the operand size. */
+/** The bit offset in a register, signed at the operand size (exact below 2^53: enough to address memory). */
 function regOffset(cpu: Cpu, i: Insn): number {
   switch (i.opsize) {
     case 2:
@@ -103,12 +102,12 @@ function regOffset(cpu: Cpu, i: Insn): number {
   }
 }
 
-def(MAP_0F + 0xa3, (cpu, i) => bitTest(cpu, i, BT, regOffset(cpu, i), true));
-def(MAP_0F + 0xab, (cpu, i) => bitTest(cpu, i, BTS, regOffset(cpu, i), true));
-def(MAP_0F + 0xb3, (cpu, i) => bitTest(cpu, i, BTR, regOffset(cpu, i), true));
-def(MAP_0F + 0xbb, (cpu, i) => bitTest(cpu, i, BTC, regOffset(cpu, i), true));
+def(MAP_0F + 0xa3, (cpu, i) => bitTest(cpu, i, BT, cpu.lo[i.reg]!, regOffset(cpu, i), true));
+def(MAP_0F + 0xab, (cpu, i) => bitTest(cpu, i, BTS, cpu.lo[i.reg]!, regOffset(cpu, i), true));
+def(MAP_0F + 0xb3, (cpu, i) => bitTest(cpu, i, BTR, cpu.lo[i.reg]!, regOffset(cpu, i), true));
+def(MAP_0F + 0xbb, (cpu, i) => bitTest(cpu, i, BTC, cpu.lo[i.reg]!, regOffset(cpu, i), true));
 for (let kind = BT; kind <= BTC; kind++) {
-  defGroup(MAP_0F + 0xba, 4 + kind, (cpu, i) => bitTest(cpu, i, kind, i.imm & 0xff, false));
+  defGroup(MAP_0F + 0xba, 4 + kind, (cpu, i) => bitTest(cpu, i, kind, i.imm & 0xff, 0, false));
 }
 
 // ---- BSF, BSR ----
@@ -120,7 +119,7 @@ function bitScan(cpu: Cpu, i: Insn, reverse: boolean): void {
   const hi = size === 8 ? cpu.vHi : 0;
   const f = cpu.flags;
   if ((lo | hi) === 0) {
-    f.setEager(f.get() | ZF);
+    f.setEager(ZF | PF);
     return;
   }
   let index: number;

@@ -4,14 +4,15 @@
 // code); 128-by-64-bit division uses BigInt (it is rare).
 //
 // Flags: MUL sets CF = OF = (upper half of the product != 0); IMUL sets CF = OF = (the product does not fit
-// the destination, i.e. differs from its truncation sign-extended). SF, ZF, AF and PF are undefined: we set SF,
-// ZF and PF from the low half of the product (the destination's size) and clear AF, as QEMU and Bochs do.
-// DIV and IDIV leave every flag undefined: we leave them unchanged. #DE for a zero divisor or a quotient that
+// the destination, i.e. differs from its truncation sign-extended). SF, ZF, AF and PF are undefined: as an
+// Intel Xeon does (measured natively), SF is the sign of the low half of the product, PF its low byte's parity,
+// and ZF and AF are cleared, even for a zero product. DIV and IDIV leave every flag undefined: Intel leaves them
+// unchanged, and so do we. #DE for a zero divisor or a quotient that
 // does not fit; the registers are then unchanged.
 import type { Cpu } from "../cpu.js";
 import { RAX, RDX } from "../cpu.js";
 import { DE, fault } from "../fault.js";
-import { CF, MASK, OF, PARITY, SF, SIGN, ZF } from "../flags.js";
+import { CF, OF, PARITY, SF, SIGN } from "../flags.js";
 import type { Insn } from "../insn.js";
 import { MAP_0F } from "../insn.js";
 import { def, defGroup } from "../opcodes.js";
@@ -86,13 +87,10 @@ function mul64(aLo: number, aHi: number, bLo: number, bHi: number, signed: boole
   P[3] = p3 >>> 0;
 }
 
-/** Flags of a multiplication: CF = OF = overflow; SF, ZF, PF from the low result of `size` bytes. */
+/** Flags of a multiplication: CF = OF = overflow; SF and PF from the low result of `size` bytes; ZF = AF = 0. */
 function mulFlags(cpu: Cpu, size: number, lo: number, hi: number, overflow: boolean): void {
-  const szp =
-    size === 8
-      ? PARITY[lo & 0xff]! | ((lo | hi) === 0 ? ZF : 0) | ((hi | 0) < 0 ? SF : 0)
-      : PARITY[lo & 0xff]! | ((lo & MASK[size]!) === 0 ? ZF : 0) | (lo & SIGN[size]! ? SF : 0);
-  cpu.flags.setEager(szp | (overflow ? CF | OF : 0));
+  const sp = PARITY[lo & 0xff]! | ((size === 8 ? (hi | 0) < 0 : lo & SIGN[size]!) ? SF : 0);
+  cpu.flags.setEager(sp | (overflow ? CF | OF : 0));
 }
 
 // ---- MUL, IMUL (one operand) ----

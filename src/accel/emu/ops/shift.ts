@@ -3,16 +3,20 @@
 // "RCL/RCR/ROL/ROR", "SAL/SAR/SHL/SHR", "SHLD", "SHRD").
 //
 // The count is masked to 5 bits (6 with a 64-bit operand); a masked count of 0 changes no flag (the memory
-// operand is still read, so its faults still happen). Flags the SDM leaves undefined, and what we do:
-//   - AF after a shift with a non-zero count: cleared (what QEMU and Bochs do; Intel does not document it).
-//   - OF after a count above 1: the count-1 formula applied to the last one-bit step, as QEMU and Bochs do
-//     (SHL/SAL, ROL, RCL: MSB(result) XOR CF; SHR: MSB of the operand before the last step, so 0; SAR: 0;
-//     ROR, RCR: MSB(result) XOR the bit below it).
+// operand is still read, so its faults still happen, and a 32-bit register is still written, so its upper half
+// is cleared, as Intel processors do). What the SDM leaves undefined follows what an Intel Xeon does (measured
+// by running these instructions natively against the emulator over all 8-bit operands and counts and random
+// wider ones):
+//   - OF after a count above 1: the count-1 formula applied to the first one-bit step, i.e. to the original
+//     operand (SHL/SAL, ROL, RCL: MSB XOR the bit below it; SHR: MSB; SAR: 0; ROR: MSB XOR LSB; RCR: MSB XOR
+//     CF); the same for SHLD (MSB(DEST) XOR the bit below it) and SHRD (MSB(DEST) XOR LSB(SRC)). Except ROL
+//     and ROR by an immediate count above 1 (C0, C1), which leave OF unchanged.
+//   - AF after a shift (SHL, SHR, SAR, SHLD, SHRD) with a non-zero count: cleared. Rotates leave it.
+//   - RCL/RCR of an 8- or 16-bit operand by a multiple of 9 or 17: nothing moves and no flag changes.
 //   - CF after SHL/SHR by at least the operand width (8/16-bit operands only): the last bit shifted out of an
 //     operand extended with zeros, i.e. 0 past the width (SAR: the sign bit).
-//   - SHLD/SHRD of a 16-bit operand by 17-31: the result of shifting the 48-bit string DEST:SRC:DEST (what
-//     Intel processors are reported to do); CF is the last bit shifted out of it. OF: MSB(result) XOR MSB(DEST)
-//     for every count; AF cleared.
+//   - SHLD/SHRD of a 16-bit operand by 17-31: the result of shifting the 48-bit string DEST:SRC:DEST; CF is
+//     the last bit shifted out of it.
 import type { Cpu } from "../cpu.js";
 import { RCX } from "../cpu.js";
 import { ARITH, CF, MASK, OF, PARITY, SF, SIGN, ZF } from "../flags.js";
@@ -95,7 +99,7 @@ let flagMask = 0;
  * Group 2 on a value of 1, 2 or 4 bytes (unsigned), `n` the masked count (1..31). Returns the result and
  * leaves the flags in flagBits/flagMask.
  */
-function shiftSmall(kind: number, size: number, a: number, n: number, cfIn: number): number {
+function shiftSmall(kind: number, size: number, a: number, n: number, cfIn: number, imm: boolean): number {
   const w = size * 8;
   const mask = MASK[size]!;
   const sign = SIGN[size]!;
@@ -106,16 +110,16 @@ function shiftSmall(kind: number, size: number, a: number, n: number, cfIn: numb
       const k = n & (w - 1);
       r = k === 0 ? a : ((a << k) | (a >>> (w - k))) & mask;
       c = r & 1;
-      flagMask = CF | OF;
-      flagBits = c | (((r & sign ? 1 : 0) ^ c) !== 0 ? OF : 0);
+      flagMask = imm && n > 1 ? CF : CF | OF;
+      flagBits = c | ((a ^ (a << 1)) & sign ? OF : 0);
       return r >>> 0;
     }
     case ROR: {
       const k = n & (w - 1);
       r = k === 0 ? a : ((a >>> k) | (a << (w - k))) & mask;
       c = r & sign ? 1 : 0;
-      flagMask = CF | OF;
-      flagBits = c | ((r ^ (r << 1)) & sign ? OF : 0);
+      flagMask = imm && n > 1 ? CF : CF | OF;
+      flagBits = c | ((a & 1) ^ (a & sign ? 1 : 0) ? OF : 0);
       return r >>> 0;
     }
     case RCL: {
@@ -123,6 +127,8 @@ function shiftSmall(kind: number, size: number, a: number, n: number, cfIn: numb
       const k = w === 32 ? n : n % (w + 1);
       flagMask = CF | OF;
       if (k === 0) {
+        // A count that is a multiple of 9 (17): nothing moves and no flag changes.
+        flagMask = 0;
         r = a;
         c = cfIn;
       } else {
@@ -131,13 +137,15 @@ function shiftSmall(kind: number, size: number, a: number, n: number, cfIn: numb
         r &= mask;
         c = (a >>> (w - k)) & 1;
       }
-      flagBits = c | (((r & sign ? 1 : 0) ^ c) !== 0 ? OF : 0);
+      flagBits = c | ((a ^ (a << 1)) & sign ? OF : 0);
       return r >>> 0;
     }
     case RCR: {
       const k = w === 32 ? n : n % (w + 1);
       flagMask = CF | OF;
       if (k === 0) {
+        // A count that is a multiple of 9 (17): nothing moves and no flag changes.
+        flagMask = 0;
         r = a;
         c = cfIn;
       } else {
@@ -146,16 +154,14 @@ function shiftSmall(kind: number, size: number, a: number, n: number, cfIn: numb
         r &= mask;
         c = (a >>> (k - 1)) & 1;
       }
-      flagBits = c | ((r ^ (r << 1)) & sign ? OF : 0);
+      flagBits = c | (((a & sign ? 1 : 0) ^ cfIn) !== 0 ? OF : 0);
       return r >>> 0;
     }
     case SHR: {
       r = n >= w ? 0 : a >>> n;
       c = n > w ? 0 : (a >>> (n - 1)) & 1;
       flagMask = ARITH;
-      // OF: the operand's sign before the last one-bit step.
-      const before = n - 1 >= w ? 0 : a >>> (n - 1);
-      flagBits = c | szp(size, r) | (before & sign ? OF : 0);
+      flagBits = c | szp(size, r) | (a & sign ? OF : 0);
       return r >>> 0;
     }
     case SAR: {
@@ -171,14 +177,14 @@ function shiftSmall(kind: number, size: number, a: number, n: number, cfIn: numb
       r = n >= 32 ? 0 : (a << n) & mask;
       c = n > w ? 0 : (a >>> (w - n)) & 1;
       flagMask = ARITH;
-      flagBits = c | szp(size, r) | (((r & sign ? 1 : 0) ^ c) !== 0 ? OF : 0);
+      flagBits = c | szp(size, r) | ((a ^ (a << 1)) & sign ? OF : 0);
       return r >>> 0;
     }
   }
 }
 
 /** Group 2 on a 64-bit value; `n` the masked count (1..63). Low half returned, high half in H. */
-function shift64(kind: number, a: number, aHi: number, n: number, cfIn: number): number {
+function shift64(kind: number, a: number, aHi: number, n: number, cfIn: number, imm: boolean): number {
   let lo: number;
   let hi: number;
   let c: number;
@@ -190,7 +196,8 @@ function shift64(kind: number, a: number, aHi: number, n: number, cfIn: number):
       lo |= shr64(a, aHi, 64 - n);
       hi |= H;
       c = lo & 1;
-      flagBits = c | ((hi < 0 ? 1 : 0) ^ c ? OF : 0);
+      if (imm && n > 1) flagMask = CF;
+      flagBits = c | ((aHi ^ (aHi << 1)) < 0 ? OF : 0);
       break;
     }
     case ROR: {
@@ -199,7 +206,8 @@ function shift64(kind: number, a: number, aHi: number, n: number, cfIn: number):
       lo |= shl64(a, aHi, 64 - n);
       hi |= H;
       c = hi < 0 ? 1 : 0;
-      flagBits = c | ((hi ^ (hi << 1)) < 0 ? OF : 0);
+      if (imm && n > 1) flagMask = CF;
+      flagBits = c | ((a & 1) ^ (aHi < 0 ? 1 : 0) ? OF : 0);
       break;
     }
     case RCL: {
@@ -210,7 +218,7 @@ function shift64(kind: number, a: number, aHi: number, n: number, cfIn: number):
       lo |= shr64(a, aHi, 65 - n);
       hi |= H;
       c = bit64(a, aHi, 64 - n);
-      flagBits = c | ((hi < 0 ? 1 : 0) ^ c ? OF : 0);
+      flagBits = c | ((aHi ^ (aHi << 1)) < 0 ? OF : 0);
       break;
     }
     case RCR: {
@@ -221,16 +229,15 @@ function shift64(kind: number, a: number, aHi: number, n: number, cfIn: number):
       lo |= shl64(a, aHi, 65 - n);
       hi |= H;
       c = bit64(a, aHi, n - 1);
-      flagBits = c | ((hi ^ (hi << 1)) < 0 ? OF : 0);
+      flagBits = c | ((aHi < 0 ? 1 : 0) ^ cfIn ? OF : 0);
       break;
     }
     case SHR: {
       lo = shr64(a, aHi, n);
       hi = H;
       c = bit64(a, aHi, n - 1);
-      shr64(a, aHi, n - 1);
       flagMask = ARITH;
-      flagBits = c | szp64(lo, hi) | (H < 0 ? OF : 0);
+      flagBits = c | szp64(lo, hi) | (aHi < 0 ? OF : 0);
       break;
     }
     case SAR: {
@@ -246,7 +253,7 @@ function shift64(kind: number, a: number, aHi: number, n: number, cfIn: number):
       hi = H;
       c = bit64(a, aHi, 64 - n);
       flagMask = ARITH;
-      flagBits = c | szp64(lo, hi) | ((hi < 0 ? 1 : 0) ^ c ? OF : 0);
+      flagBits = c | szp64(lo, hi) | ((aHi ^ (aHi << 1)) < 0 ? OF : 0);
       break;
     }
   }
@@ -258,26 +265,30 @@ function shift64(kind: number, a: number, aHi: number, n: number, cfIn: number):
 function commitFlags(cpu: Cpu): void {
   const f = cpu.flags;
   if (flagMask === ARITH) f.setEager(flagBits);
-  else f.setEager((f.get() & ~flagMask) | (flagBits & flagMask));
+  else if (flagMask !== 0) f.setEager((f.get() & ~flagMask) | (flagBits & flagMask));
 }
 
 /** Group 2 on the r/m operand of `size` bytes by `count` (unmasked). */
-function group2(cpu: Cpu, i: Insn, size: number, count: number): void {
+function group2(cpu: Cpu, i: Insn, size: number, count: number, imm: boolean): void {
   const kind = i.reg & 7;
   const n = count & (size === 8 ? 0x3f : 0x1f);
   const mem = i.mod !== 3;
   const lin = mem ? operandLinear(cpu, i, size) : 0;
   const a = mem ? readMem(cpu, lin, size) : readReg(cpu, i, i.rm, size);
   const aHi = cpu.vHi;
-  if (n === 0) return;
+  if (n === 0) {
+    // Nothing shifts and no flag changes, but a 32-bit register is still written (zero-extended).
+    if (!mem && size === 4) writeReg(cpu, i, i.rm, 4, a);
+    return;
+  }
   const cfIn = kind === RCL || kind === RCR ? cpu.flags.cf() : 0;
   let r: number;
   let rHi = 0;
   if (size === 8) {
-    r = shift64(kind, a, aHi, n, cfIn);
+    r = shift64(kind, a, aHi, n, cfIn, imm);
     rHi = H;
   } else {
-    r = shiftSmall(kind, size, a, n, cfIn);
+    r = shiftSmall(kind, size, a, n, cfIn, imm);
   }
   if (mem) writeMem(cpu, lin, size, r, rHi);
   else writeReg(cpu, i, i.rm, size, r, rHi);
@@ -286,12 +297,12 @@ function group2(cpu: Cpu, i: Insn, size: number, count: number): void {
 
 for (let reg = 0; reg < 8; reg++) {
   // /6 is SAL, an alias of SHL (SDM table A-6 leaves it undocumented; processors execute it as SHL).
-  defGroup(0xc0, reg, (cpu, i) => group2(cpu, i, 1, i.imm));
-  defGroup(0xc1, reg, (cpu, i) => group2(cpu, i, i.opsize, i.imm));
-  defGroup(0xd0, reg, (cpu, i) => group2(cpu, i, 1, 1));
-  defGroup(0xd1, reg, (cpu, i) => group2(cpu, i, i.opsize, 1));
-  defGroup(0xd2, reg, (cpu, i) => group2(cpu, i, 1, cpu.lo[RCX]!));
-  defGroup(0xd3, reg, (cpu, i) => group2(cpu, i, i.opsize, cpu.lo[RCX]!));
+  defGroup(0xc0, reg, (cpu, i) => group2(cpu, i, 1, i.imm, true));
+  defGroup(0xc1, reg, (cpu, i) => group2(cpu, i, i.opsize, i.imm, true));
+  defGroup(0xd0, reg, (cpu, i) => group2(cpu, i, 1, 1, false));
+  defGroup(0xd1, reg, (cpu, i) => group2(cpu, i, i.opsize, 1, false));
+  defGroup(0xd2, reg, (cpu, i) => group2(cpu, i, 1, cpu.lo[RCX]!, false));
+  defGroup(0xd3, reg, (cpu, i) => group2(cpu, i, i.opsize, cpu.lo[RCX]!, false));
 }
 
 /** SHLD (left) / SHRD (right) r/m, r by `count`. */
@@ -304,7 +315,10 @@ function doubleShift(cpu: Cpu, i: Insn, left: boolean, count: number): void {
   const dHi = cpu.vHi;
   const s = readReg(cpu, i, i.reg, size);
   const sHi = cpu.vHi;
-  if (n === 0) return;
+  if (n === 0) {
+    if (!mem && size === 4) writeReg(cpu, i, i.rm, 4, d);
+    return;
+  }
   let r: number;
   let rHi = 0;
   let c: number;
@@ -324,7 +338,7 @@ function doubleShift(cpu: Cpu, i: Insn, left: boolean, count: number): void {
       c = bit64(d, dHi, n - 1);
     }
     r >>>= 0;
-    fl = c | szp64(r, rHi) | ((rHi ^ dHi) < 0 ? OF : 0);
+    fl = c | szp64(r, rHi) | ((left ? (dHi ^ (dHi << 1)) < 0 : (dHi < 0 ? 1 : 0) ^ (s & 1)) ? OF : 0);
   } else if (size === 4) {
     if (left) {
       r = ((d << n) | (s >>> (32 - n))) >>> 0;
@@ -333,7 +347,7 @@ function doubleShift(cpu: Cpu, i: Insn, left: boolean, count: number): void {
       r = ((d >>> n) | (s << (32 - n))) >>> 0;
       c = (d >>> (n - 1)) & 1;
     }
-    fl = c | szp(4, r) | ((r ^ d) & 0x80000000 ? OF : 0);
+    fl = c | szp(4, r) | ((left ? (d ^ (d << 1)) & 0x80000000 : (d >>> 31) ^ (s & 1)) ? OF : 0);
   } else {
     // The 48-bit string DEST:SRC:DEST (exact in a double).
     const p = d * 4294967296 + s * 65536 + d;
@@ -344,7 +358,7 @@ function doubleShift(cpu: Cpu, i: Insn, left: boolean, count: number): void {
       r = Math.floor(p / 2 ** n) % 65536;
       c = Math.floor(p / 2 ** (n - 1)) % 2;
     }
-    fl = c | szp(2, r) | ((r ^ d) & 0x8000 ? OF : 0);
+    fl = c | szp(2, r) | ((left ? (d ^ (d << 1)) & 0x8000 : ((d >> 15) & 1) ^ (s & 1)) ? OF : 0);
   }
   if (mem) writeMem(cpu, lin, size, r, rHi);
   else writeReg(cpu, i, i.rm, size, r, rHi);
