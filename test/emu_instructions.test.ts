@@ -830,6 +830,11 @@ describe("decimal adjustments", () => {
     ({ cpu, fault } = exec(32, "d4 00", { [RAX]: 0x4f }));
     assert.equal(fault, DE);
     eqReg(cpu, RAX, 0x4f);
+    // AAD's flags are those of the byte addition AL + AH * imm8 (as on Intel): 4 + (0x5e * 10 & 0xff = 0xac) =
+    // 0xb0: SF, AF (4 + 0xc carries out of bit 3), no CF, no OF.
+    ({ cpu } = exec(32, "d5 0a", { [RAX]: 0x5e04 }, CF | OF | ZF));
+    eqReg(cpu, RAX, 0xb0);
+    eqFlags(cpu, SF | AF);
     // AAD with base 16 packs two nibbles.
     ({ cpu } = exec(16, "d5 10", { [RAX]: 0x0305 }));
     eqReg(cpu, RAX, 0x35);

@@ -3,11 +3,12 @@
 // LFENCE/MFENCE/SFENCE (0F AE /5, /6, /7 with a register form) and PREFETCH/PREFETCHW (0F 0D).
 // (Intel SDM vol. 2.) PAUSE is F3 90, a NOP in data.ts.
 //
-// Undefined flags, and what we do:
-//   - DAA/DAS: OF is undefined: cleared (as QEMU does).
-//   - AAA/AAS: OF, SF, ZF, PF are undefined: SF, ZF and PF follow the final AL, OF is cleared (what processors
-//     are reported to do for SF/ZF/PF).
-//   - AAM/AAD: OF, AF, CF are undefined: cleared (as QEMU does; SF, ZF, PF follow AL as documented).
+// Undefined flags follow what an Intel Xeon does (measured natively over every AL, CF, AF and the other flags
+// set or clear, no differences left):
+//   - DAA/DAS: OF is cleared.
+//   - AAA/AAS: SF, ZF and PF follow the final AL (after masking), OF is cleared.
+//   - AAM: OF, AF and CF are cleared. AAD: CF, AF and OF are those of the 8-bit addition AL + (AH * imm8)
+//     (SF, ZF and PF follow AL as documented).
 import type { Cpu } from "../cpu.js";
 import { RAX } from "../cpu.js";
 import { DE, fault, ud } from "../fault.js";
@@ -16,6 +17,7 @@ import type { Handler, Insn } from "../insn.js";
 import { MAP_0F } from "../insn.js";
 import { def, defGroup, invalid, unimplemented } from "../opcodes.js";
 import { operandLinear } from "../operands.js";
+import { ADD, alu } from "./arith.js";
 
 function noLong(cpu: Cpu): void {
   if (cpu.codeSize === 8) ud();
@@ -109,13 +111,12 @@ def(0xd4, (cpu, i) => {
   cpu.flags.setEager(szp8(r));
 });
 
-// AAD imm8: AL = AL + AH * imm8, AH = 0.
+// AAD imm8: AL = AL + AH * imm8, AH = 0; the flags are those of the 8-bit addition AL + (AH * imm8).
 def(0xd5, (cpu, i) => {
   noLong(cpu);
   const ax = cpu.lo[RAX]! & 0xffff;
-  const al = ((ax & 0xff) + (ax >> 8) * (i.imm & 0xff)) & 0xff;
+  const al = alu(cpu, ADD, 1, ax & 0xff, ((ax >> 8) * (i.imm & 0xff)) & 0xff);
   setAx(cpu, al);
-  cpu.flags.setEager(szp8(al));
 });
 
 // SALC: undocumented; left invalid.
