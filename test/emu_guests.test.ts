@@ -89,3 +89,9 @@ test("ALU, shift, rotate and multiply results and RFLAGS at 8/16/32/64 bits agai
   assert.equal(r.stdout, "flags: 71 cases ok\n", r.stderr);
   assert.equal(r.status, status(0x36), r.stderr);
 });
+
+test("BCD adjustments, bit tests and scans, double shifts, CMPXCHG/XADD, SETcc, LAHF/SAHF, DIV in 32-bit mode", () => {
+  const r = runEmu("protected", "emu_flags32.S", HIGH);
+  assert.equal(r.stdout, "flags32: 51 cases ok\n", r.stderr);
+  assert.equal(r.status, status(0x3a), r.stderr);
+});
