@@ -276,6 +276,7 @@ function div1(cpu: Cpu, i: Insn, size: number, signed: boolean): void {
     }
     default: {
       if ((d | dHi) === 0) fault(DE);
+      if (div64Fast(cpu, d, dHi, signed)) return;
       const n = (cpu.regBig(RDX) << 64n) | cpu.regBig(RAX);
       const dv = (BigInt(dHi >>> 0) << 32n) | BigInt(d >>> 0);
       let q: bigint;
@@ -295,6 +296,59 @@ function div1(cpu: Cpu, i: Insn, size: number, signed: boolean): void {
       cpu.setRegBig(RDX, BigInt.asUintN(64, r));
     }
   }
+}
+
+const TWO53 = 2 ** 53;
+
+/**
+ * 128-by-64-bit division without BigInt in the common cases: a dividend and divisor below 2^53 in magnitude
+ * (floor(x / d) of doubles is exact for x < 2^53), or an unsigned divisor below 2^32 (16 bits at a time).
+ * Returns false to leave the rest to BigInt.
+ */
+function div64Fast(cpu: Cpu, d: number, dHi: number, signed: boolean): boolean {
+  const nLo = cpu.lo[RAX]!;
+  const nHi = cpu.hi[RAX]!;
+  const top = cpu.lo[RDX]! | cpu.hi[RDX]!;
+  if (signed) {
+    // RDX must be RAX's sign extension, and both operands below 2^53 in magnitude.
+    const ext = nHi < 0 ? -1 : 0;
+    if (cpu.lo[RDX] !== ext || cpu.hi[RDX] !== ext) return false;
+    const n = nHi * 4294967296 + (nLo >>> 0);
+    const dv = dHi * 4294967296 + (d >>> 0);
+    if (n >= TWO53 || n <= -TWO53 || dv >= TWO53 || dv <= -TWO53) return false;
+    const q = Math.trunc(n / dv);
+    cpu.setRegNumber(RAX, q);
+    cpu.setRegNumber(RDX, n - q * dv);
+    return true;
+  }
+  if (top === 0 && nHi >>> 0 < 0x200000 && dHi >>> 0 < 0x200000) {
+    const n = (nHi >>> 0) * 4294967296 + (nLo >>> 0);
+    const dv = (dHi >>> 0) * 4294967296 + (d >>> 0);
+    const q = Math.floor(n / dv);
+    cpu.setRegNumber(RAX, q);
+    cpu.setRegNumber(RDX, n - q * dv);
+    return true;
+  }
+  if (dHi !== 0) return false;
+  // Divisor below 2^32: RDX < divisor keeps the quotient within 64 bits; long division 16 bits at a time.
+  const dv = d >>> 0;
+  if (cpu.hi[RDX] !== 0 || cpu.lo[RDX]! >>> 0 >= dv) return false;
+  let r = cpu.lo[RDX]! >>> 0;
+  let qHi = 0;
+  let qLo = 0;
+  for (let k = 3; k >= 0; k--) {
+    const chunk = k >= 2 ? (nHi >>> ((k - 2) * 16)) & 0xffff : (nLo >>> (k * 16)) & 0xffff;
+    const x = r * 65536 + chunk;
+    const q = Math.floor(x / dv);
+    r = x - q * dv;
+    if (k >= 2) qHi = qHi * 65536 + q;
+    else qLo = qLo * 65536 + q;
+  }
+  cpu.lo[RAX] = qLo;
+  cpu.hi[RAX] = qHi;
+  cpu.lo[RDX] = r;
+  cpu.hi[RDX] = 0;
+  return true;
 }
 
 for (const opcode of [0xf6, 0xf7]) {
