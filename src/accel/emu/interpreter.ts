@@ -5,7 +5,7 @@
 import type { Bus } from "../../bus/io_bus.js";
 import type { RunHooks, VcpuExit } from "../accelerator.js";
 import { type CompiledBlock, compileBlock } from "./block_compiler.js";
-import { type Cpu, CS } from "./cpu.js";
+import { type Cpu, CS, SS } from "./cpu.js";
 import { decode } from "./decoder.js";
 import { DB, FAULT, fault, GP, NMI } from "./fault.js";
 import { IF, TF } from "./flags.js";
@@ -224,6 +224,7 @@ export class Interpreter {
           continue;
         }
         const stepping = cpu.singleStep || (cpu.eflags & TF) !== 0;
+        let ssShadow = false;
         try {
           const block = this.lookup(stepping);
           this.current = block;
@@ -251,6 +252,11 @@ export class Interpreter {
           }
           cpu.retired += k;
           this.current = undefined;
+          if (stepping) {
+            // A single-stepped block is one instruction: MOV SS or POP SS holds the trap back (below).
+            const s = insns[0]!;
+            ssShadow = s.op === 0x17 || (s.op === 0x8e && (s.reg & 7) === SS);
+          }
         } catch (e) {
           this.current = undefined;
           if (e !== FAULT) throw e;
@@ -260,7 +266,9 @@ export class Interpreter {
         }
         if (stepping) {
           if (cpu.singleStep) return count({ kind: "debug", pc: BigInt(cpu.ip) });
-          // TF: a #DB trap after the instruction.
+          // TF: a #DB trap after the instruction; after MOV SS or POP SS only at the end of the next one, as
+          // their shadow blocks debug traps too (SDM vol. 3, 6.8.3).
+          if (ssShadow) continue;
           cpu.dr[6] = (cpu.dr[6]! | 0x4000) >>> 0;
           try {
             deliverException(cpu, DB, 0, false);
