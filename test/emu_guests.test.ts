@@ -95,3 +95,9 @@ test("BCD adjustments, bit tests and scans, double shifts, CMPXCHG/XADD, SETcc, 
   assert.equal(r.stdout, "flags32: 51 cases ok\n", r.stderr);
   assert.equal(r.status, status(0x3a), r.stderr);
 });
+
+test("traps: INT3, INTO, INT1, BOUND, single-stepping with TF and the MOV SS shadow", () => {
+  const r = runEmu("protected", "emu_traps.S", HIGH);
+  assert.equal(r.stdout, "traps: int3 into int1 bound step mov-ss ok\n", r.stderr);
+  assert.equal(r.status, status(0x3b), r.stderr);
+});
