@@ -46,7 +46,10 @@ for (const accel of accelerators()) {
       assert.match(report, /cs +sel=9000 base=0000000000090000/);
       assert.match(report, /at 9000:0 +\(gpa 0x90000 is outside guest RAM\)/);
     } else {
+      assert.match(report, /instruction fetch from guest physical 0x90000, outside guest RAM/);
       assert.match(report, /mode real/);
+      assert.match(report, /cs +sel=9000 base=0000000000090000/);
+      assert.match(report, /at 9000:0 +\(gpa 0x90000 is outside guest RAM\)/);
     }
   });
 

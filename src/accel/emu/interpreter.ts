@@ -11,6 +11,7 @@ import { DB, FAULT, fault, GP, NMI } from "./fault.js";
 import { IF, TF } from "./flags.js";
 import type { Insn } from "./insn.js";
 import { deliver, deliverException, EventKind, TripleFault } from "./interrupts.js";
+import { FetchOutsideRam } from "./memory.js";
 import type { EmuPlatform } from "./platform.js";
 
 /** The most instructions in one block: bounds the time between checks for host requests. */
@@ -121,7 +122,7 @@ export class Interpreter {
         insn = decode(this.fetch, ip, cpu.codeSize);
       } catch (e) {
         // A fault fetching the first instruction is delivered; later ones wait until execution reaches them.
-        if (insns.length === 0 || e !== FAULT) throw e;
+        if (insns.length === 0 || (e !== FAULT && !(e instanceof FetchOutsideRam))) throw e;
         break;
       }
       insns.push(insn);
@@ -280,6 +281,7 @@ export class Interpreter {
       }
     } catch (e) {
       if (e instanceof TripleFault) return count({ kind: "shutdown" });
+      if (e instanceof FetchOutsideRam) return count({ kind: "failure", message: e.message });
       if (e instanceof Error && e.message.startsWith("task gates"))
         return count({ kind: "failure", message: e.message });
       throw e;

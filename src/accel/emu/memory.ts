@@ -32,6 +32,14 @@ export interface AccessSink {
   afterAccess(): boolean;
 }
 
+/** Instruction fetch from a physical address outside guest RAM: the run ends with a failure naming it. */
+export class FetchOutsideRam extends Error {
+  constructor(readonly physical: number) {
+    super(`instruction fetch from guest physical 0x${physical.toString(16)}, outside guest RAM`);
+    this.name = "FetchOutsideRam";
+  }
+}
+
 export class Memory implements PhysicalMemory {
   readonly tlb = new Tlb();
   private readonly ram: Uint8Array;
@@ -239,9 +247,12 @@ export class Memory implements PhysicalMemory {
     if ((lin & 0xfff) + size > 4096) this.translateWrite(nextPage(lin));
   }
 
-  /** The byte at `lin` as an instruction fetch. */
+  /** The byte at `lin` as an instruction fetch; code runs only from RAM (as under KVM, which cannot run MMIO). */
   fetch8(lin: number): number {
-    return this.readPhys8(this.translateFetch(lin));
+    const p = this.translateFetch(lin);
+    if (p < this.ramSize) return this.ram[p]!;
+    if (!this.guest.contains(p, 1)) throw new FetchOutsideRam(p);
+    return this.readPhys8(p);
   }
 
   // ---- segmented ----
