@@ -101,3 +101,9 @@ test("traps: INT3, INTO, INT1, BOUND, single-stepping with TF and the MOV SS sha
   assert.equal(r.stdout, "traps: int3 into int1 bound step mov-ss ok\n", r.stderr);
   assert.equal(r.status, status(0x3b), r.stderr);
 });
+
+test("REP string instructions: restarted after a #PF mid-way, backwards, REPE/REPNE stops, zero count, addr32, overlap", () => {
+  const r = runEmu("long", "emu_strings.S", HIGH);
+  assert.equal(r.stdout, "strings: movsb stosq cmpsb scasb zero addr32 overlap ok\n", r.stderr);
+  assert.equal(r.status, status(0x3c), r.stderr);
+});
