@@ -35,8 +35,8 @@ export interface TestCpu {
 }
 
 /** A fresh CPU in `mode` with flat segments (base 0, limit 4 GiB or 64 KiB) and zeroed registers. */
-export function makeCpu(mode: Mode): TestCpu {
-  const guest = GuestMemory.createShared([{ gpa: 0, size: RAM_SIZE }]);
+export function makeCpu(mode: Mode, ramSize = RAM_SIZE): TestCpu {
+  const guest = GuestMemory.createShared([{ gpa: 0, size: ramSize }]);
   const cpu = new Cpu();
   cpu.mem = new Memory(cpu, guest);
   cpu.io = new PortIo();
