@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createMachine } from "../src/vmm/machine.js";
 import { assembleFlat, ROOT } from "./helpers/assemble.js";
-import { accelerators, needsInterruptControllers } from "./helpers/kvm.js";
+import { accelerators } from "./helpers/kvm.js";
 import { CLI, runMachine } from "./helpers/run.js";
 
 const flat = (file: string) => ({
@@ -19,52 +19,55 @@ const flat = (file: string) => ({
 });
 const dir = mkdtempSync(join(tmpdir(), "tsvmm-console-"));
 
-test("input sent to the machine arrives through received-data interrupts and is echoed [kvm]", async (t) => {
-  if (!needsInterruptControllers(t)) return;
-  let output = "";
-  const m = createMachine({
-    accel: "kvm",
-    image: flat("serial_echo.S"),
-    irqchip: true,
-    console: (b) => {
-      output += Buffer.from(b).toString("latin1");
-    },
+for (const accel of accelerators()) {
+  test(`input sent to the machine arrives through received-data interrupts and is echoed [${accel}]`, async () => {
+    let output = "";
+    const m = createMachine({
+      accel,
+      image: flat("serial_echo.S"),
+      irqchip: true,
+      console: (b) => {
+        output += Buffer.from(b).toString("latin1");
+      },
+    });
+    try {
+      const running = m.run();
+      while (!output.includes("ready\n")) await sleep(10);
+      m.sendInput("hello, ");
+      await sleep(50);
+      m.sendInput("world q");
+      const r = await running;
+      assert.deepEqual(r.reason, { kind: "exit", code: 0x2a });
+      assert.equal(output, "ready\nhello, world q");
+    } finally {
+      await m.close();
+    }
   });
-  try {
-    const running = m.run();
-    while (!output.includes("ready\n")) await sleep(10);
-    m.sendInput("hello, ");
-    await sleep(50);
-    m.sendInput("world q");
-    const r = await running;
-    assert.deepEqual(r.reason, { kind: "exit", code: 0x2a });
-    assert.equal(output, "ready\nhello, world q");
-  } finally {
-    await m.close();
-  }
-});
+}
 
-test("piped stdin reaches the guest through the CLI [kvm]", (t) => {
-  if (!needsInterruptControllers(t)) return;
-  const file = join(dir, "echo.bin");
-  writeFileSync(file, assembleFlat({ file: "serial_echo.S" }));
-  const r = spawnSync(process.execPath, [CLI, "run", "--accel", "kvm", "--irqchip", file], {
-    input: "piped bytes, then q",
-    encoding: "latin1",
-    timeout: 30_000,
-    killSignal: "SIGKILL",
+for (const accel of accelerators()) {
+  test(`piped stdin reaches the guest through the CLI [${accel}]`, () => {
+    const file = join(dir, "echo.bin");
+    writeFileSync(file, assembleFlat({ file: "serial_echo.S" }));
+    const r = spawnSync(process.execPath, [CLI, "run", "--accel", accel, "--irqchip", file], {
+      input: "piped bytes, then q",
+      encoding: "latin1",
+      timeout: 30_000,
+      killSignal: "SIGKILL",
+    });
+    assert.equal(r.stdout, "ready\npiped bytes, then q");
+    assert.equal(r.status, (0x2a << 1) | 1, r.stderr);
   });
-  assert.equal(r.stdout, "ready\npiped bytes, then q");
-  assert.equal(r.status, (0x2a << 1) | 1, r.stderr);
-});
+}
 
-test("with the irqchip, a guest halted with interrupts off ends the run as a halt [kvm]", async (t) => {
-  if (!needsInterruptControllers(t)) return;
-  const r = await runMachine({ accel: "kvm", image: flat("cli_hlt.S"), irqchip: true });
-  assert.equal(r.output, "bye");
-  assert.equal(r.reason.kind, "halt");
-  assert.equal(r.status, 0);
-});
+for (const accel of accelerators()) {
+  test(`with the irqchip, a guest halted with interrupts off ends the run as a halt [${accel}]`, async () => {
+    const r = await runMachine({ accel, image: flat("cli_hlt.S"), irqchip: true });
+    assert.equal(r.output, "bye");
+    assert.equal(r.reason.kind, "halt");
+    assert.equal(r.status, 0);
+  });
+}
 
 for (const accel of accelerators()) {
   test(`pause stops a spinning vCPU, resume lets it go on, stop ends it; nothing leaks [${accel}]`, async () => {
@@ -113,37 +116,38 @@ function onTerminal(steps: [waitFor: string, input: string][], args: string[]) {
   return JSON.parse(r.stdout) as { output: string; status: number; rawWhileRunning: boolean; restored: boolean };
 }
 
-test("on a terminal: raw input reaches the guest, Ctrl-A x quits, the terminal is restored [kvm]", (t) => {
-  if (!needsInterruptControllers(t)) return;
-  const file = join(dir, "echo-tty.bin");
-  writeFileSync(file, assembleFlat({ file: "serial_echo.S" }));
-  const quit = onTerminal(
-    [
-      ["ready", "hi"],
-      ["hi", "\x01x"],
-    ],
-    ["run", "--accel", "kvm", "--irqchip", file],
-  );
-  assert.equal(quit.output, "ready\r\nhi");
-  assert.equal(quit.status, 0);
-  assert.ok(quit.rawWhileRunning, "raw mode while the guest runs");
-  assert.ok(quit.restored, "terminal modes restored");
+for (const accel of accelerators()) {
+  test(`on a terminal: raw input reaches the guest, Ctrl-A x quits, the terminal is restored [${accel}]`, () => {
+    const file = join(dir, "echo-tty.bin");
+    writeFileSync(file, assembleFlat({ file: "serial_echo.S" }));
+    const quit = onTerminal(
+      [
+        ["ready", "hi"],
+        ["hi", "\x01x"],
+      ],
+      ["run", "--accel", accel, "--irqchip", file],
+    );
+    assert.equal(quit.output, "ready\r\nhi");
+    assert.equal(quit.status, 0);
+    assert.ok(quit.rawWhileRunning, "raw mode while the guest runs");
+    assert.ok(quit.restored, "terminal modes restored");
 
-  const escaped = onTerminal(
-    [
-      ["ready", "a"],
-      ["a", "\x01\x01q"],
-    ],
-    ["run", "--accel", "kvm", "--irqchip", file],
-  );
-  assert.equal(escaped.output, "ready\r\na\x01q", "Ctrl-A Ctrl-A sends one Ctrl-A");
-  assert.equal(escaped.status, (0x2a << 1) | 1);
-  assert.ok(escaped.restored);
+    const escaped = onTerminal(
+      [
+        ["ready", "a"],
+        ["a", "\x01\x01q"],
+      ],
+      ["run", "--accel", accel, "--irqchip", file],
+    );
+    assert.equal(escaped.output, "ready\r\na\x01q", "Ctrl-A Ctrl-A sends one Ctrl-A");
+    assert.equal(escaped.status, (0x2a << 1) | 1);
+    assert.ok(escaped.restored);
 
-  const terminated = onTerminal([["ready", "SIGTERM"]], ["run", "--accel", "kvm", "--irqchip", file]);
-  assert.equal(terminated.status, 0);
-  assert.ok(terminated.restored, "terminal restored after SIGTERM");
-});
+    const terminated = onTerminal([["ready", "SIGTERM"]], ["run", "--accel", accel, "--irqchip", file]);
+    assert.equal(terminated.status, 0);
+    assert.ok(terminated.restored, "terminal restored after SIGTERM");
+  });
+}
 
 for (const accel of accelerators()) {
   test(`a reset through the i8042 ends the run with status 0; --reboot starts the machine again [${accel}]`, () => {

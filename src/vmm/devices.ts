@@ -40,8 +40,10 @@ export interface DeviceConfig {
   /** Bytes of guest RAM and vCPUs, as fw_cfg reports them. */
   ramSize: number;
   cpus: number;
-  /** The in-kernel irqchip owns the PIC ports; without it, stand-ins answer them. */
+  /** The irqchip (KVM's, or the emulator's PcIrqChip) owns the PIC ports; without it, stand-ins answer them. */
   irqchip: boolean;
+  /** CPUID offers x2APIC (the emulator's local APICs then allow it). */
+  x2apic?: boolean;
   /** How many of COM1-COM4 exist (COM1 always). Console input goes to COM1; all write to the console. */
   serialPorts?: number;
 }
@@ -61,6 +63,8 @@ export interface DeviceContext {
   requestStop: (reason: StopReason) => void;
   /** Sets an ISA interrupt line (a GSI); absent without an interrupt controller. */
   setIrq?: (gsi: number, level: boolean) => void;
+  /** The emulator's interrupt controllers and timers, which put their registers on the bus. */
+  irqChip?: { register(bus: IoBus): void };
 }
 
 /**
@@ -139,6 +143,7 @@ export function buildDevices(config: DeviceConfig, ctx: DeviceContext): Devices 
   const fwCfg = new FwCfg({ ramSize: config.ramSize, nbCpus: config.cpus, maxCpus: config.cpus });
   bus.registerPio(FW_CFG_PORT, FW_CFG_PORT_COUNT, fwCfg, "fw_cfg");
   bus.registerPio(POST_CODE_PORT, 1, new PostCode(), "post-code");
+  ctx.irqChip?.register(bus);
   if (!config.irqchip) {
     bus.registerPio(PIC_MASTER_PORT, PIC_PORT_COUNT, new I8259Mask(), "pic-master");
     bus.registerPio(PIC_SLAVE_PORT, PIC_PORT_COUNT, new I8259Mask(), "pic-slave");

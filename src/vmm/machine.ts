@@ -95,13 +95,18 @@ export class Machine {
     return this.running;
   }
 
+  /** Whether the CPU model leaves x2APIC in CPUID (the emulator's local APICs follow it). */
+  private offersX2apic(): boolean {
+    return !this.settings.cpuModel.overrides.some((o) => o.feature === "x2apic" && !o.enabled);
+  }
+
   private async runThreads(): Promise<RunResult> {
     const { cpus, irqchip, serialPorts } = this.settings;
     const threads = new VcpuThreads({
       accel: this.accel,
       vcpus: this.vcpus,
       memory: this.memory,
-      devices: { ramSize: this.memory.size, cpus, irqchip, serialPorts },
+      devices: { ramSize: this.memory.size, cpus, irqchip, serialPorts, x2apic: this.offersX2apic() },
       irqLines: this.vm.irqLines,
       consoleIn: this.consoleIn,
       console: this.config.console ?? ((bytes: Uint8Array) => process.stdout.write(bytes)),

@@ -59,7 +59,7 @@ export interface MachineConfig {
   /**
    * Interrupt controllers (PIC, IOAPIC, local APIC) and PIT, in the kernel under KVM. Default under KVM: on for
    * kernels, off for flat binaries, whose HLT then ends the run (with the irqchip a halted vCPU waits for an
-   * interrupt instead). Several vCPUs need it. The emulator has none yet: off, and asking for it is an error.
+   * interrupt instead). Several vCPUs need it. Under the emulator the controllers are tsvmm's own models.
    */
   irqchip?: boolean;
   /** vCPUs (default 1). The first boots; the others wait for INIT-SIPI-SIPI. */
@@ -106,13 +106,8 @@ export function settleConfig(config: MachineConfig, accel: AccelName): MachineSe
 }
 
 function settleIrqchip(config: MachineConfig, accel: AccelName, cpus: number): boolean {
-  if (accel === "emu") {
-    // Interrupt controllers for the emulator come with issue 8; until then only KVM has them.
-    if (config.irqchip || cpus > 1) {
-      throw new UserError("the emulator has no interrupt controllers yet: --irqchip and --cpus above 1 need KVM");
-    }
-    return false;
-  }
+  // The emulator's interrupt controllers run in the vCPU's thread: one vCPU until its SMP lands.
+  if (accel === "emu" && cpus > 1) throw new UserError("the emulator runs one vCPU for now: --cpus above 1 needs KVM");
   const irqchip = config.irqchip ?? (config.image?.kind === "kernel" || cpus > 1);
   if (cpus > 1 && !irqchip) throw new UserError("several vCPUs need the in-kernel irqchip");
   return irqchip;

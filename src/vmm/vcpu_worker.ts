@@ -9,13 +9,20 @@ import { RFLAGS_IF } from "../arch/x86/cpu_mode.js";
 import { MpState } from "../arch/x86/cpu_state.js";
 import { ByteRing } from "./byte_ring.js";
 import { Doorbell, RemoteBus } from "./device_mailbox.js";
-import { buildDevices } from "./devices.js";
+import { PcIrqChip } from "../devices/irqchip/pc_irqchip.js";
+import { buildDevices, type DeviceConfig } from "./devices.js";
+import { hostClock, TSC_HZ } from "./machine_clock.js";
 import { VcpuControl, VcpuState } from "./vcpu_control.js";
 import { runVcpu, type StopReason } from "./vcpu_loop.js";
 import type { VcpuWorkerData, WorkerMessage } from "./worker_protocol.js";
 
 function remoteDevices(remote: NonNullable<VcpuWorkerData["remote"]>) {
   return { bus: new RemoteBus(remote.mailbox, new Doorbell(remote.doorbell)), pollInput: () => {} };
+}
+
+/** The PC's controllers and timers for an emulated machine, on the machine clock. */
+function emulatedIrqChip(devices: DeviceConfig): PcIrqChip {
+  return new PcIrqChip({ clock: hostClock, cpus: devices.cpus, tscHz: TSC_HZ, x2apic: devices.x2apic ?? true });
 }
 
 const data = workerData as VcpuWorkerData;
@@ -28,7 +35,12 @@ try {
   const vcpu = await openVcpu(data.vcpu, memory);
   const consoleOut = new ByteRing(data.consoleOut);
   const consoleIn = new ByteRing(data.consoleIn);
-  const setIrq = data.irqLines && (await openIrqLines(data.irqLines));
+  // Under the emulator the interrupt controllers and timers are models on this thread, beside the devices.
+  const irqChip = data.accel === "emu" && data.devices.irqchip ? emulatedIrqChip(data.devices) : undefined;
+  if (irqChip) vcpu.attachIrqChip?.(irqChip, hostClock);
+  const setIrq = irqChip
+    ? (gsi: number, level: boolean) => irqChip.setIrq(gsi, level)
+    : data.irqLines && (await openIrqLines(data.irqLines));
   const pendingStop: { reason: StopReason | undefined } = { reason: undefined };
   // One vCPU owns the devices; with several, they live on the device host and this thread forwards to it.
   const devices = data.remote
@@ -40,6 +52,7 @@ try {
           pendingStop.reason ??= reason;
         },
         ...(setIrq && { setIrq }),
+        ...(irqChip && { irqChip }),
       });
   const { bus } = devices;
 

@@ -3,6 +3,8 @@
 // of each run and saves it at the end (RunnableEmuVcpu).
 import type { CpuidEntry, MpStateValue, MsrEntry, Regs, Sregs } from "../../arch/x86/cpu_state.js";
 import type { Bus } from "../../bus/io_bus.js";
+import type { Clock } from "../../devices/irqchip/clock.js";
+import type { PcIrqChip } from "../../devices/irqchip/pc_irqchip.js";
 import type { GuestMemory } from "../../memory/guest_memory.js";
 import type { AccelVcpu, EmuVcpuHandle, RunHooks, RunnableVcpu, VcpuExit } from "../accelerator.js";
 import { ATTR_P, ATTR_S, ATTR_UNUSABLE, Cpu, CR0_ET, CS, LDTR, TR } from "./cpu.js";
@@ -191,10 +193,23 @@ class RunnableEmuVcpu extends EmuVcpuBase implements RunnableVcpu {
     return this.state.cpuid();
   }
 
+  attachIrqChip(chip: PcIrqChip, clock: Clock): void {
+    const apic = chip.lapics[this.id];
+    if (!apic) throw new RangeError(`the irqchip has no local APIC for vCPU ${this.id}`);
+    this.live.platform = {
+      apic,
+      nowNs: () => clock.nowNs(),
+      poll: () => chip.poll(),
+      nextDeadlineNs: () => chip.nextDeadlineNs(),
+    };
+  }
+
   run(bus: Bus, hooks: RunHooks): VcpuExit {
     const cpu = this.live;
     this.state.load(cpu);
     cpu.cpuid = this.state.cpuid();
+    // The APIC's TSC-deadline timer reads the vCPU's TSC.
+    if (cpu.platform) cpu.platform.apic.timer.tscOffset = cpu.tscOffset;
     cpu.mem.tlb.flushAll();
     this.running = true;
     try {

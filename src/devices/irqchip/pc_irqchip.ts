@@ -29,6 +29,8 @@ export interface PcIrqChipConfig {
   cpus: number;
   /** The TSC rate, for TSC-deadline timers. */
   tscHz: number;
+  /** Whether the local APICs may enter x2APIC mode (CPUID.1:ECX.x2APIC); true by default. */
+  x2apic?: boolean;
   /** Something happened that may wake a halted vCPU (an interrupt accepted by `lapics[cpu]`). */
   wake?: (cpu: number) => void;
 }
@@ -54,6 +56,7 @@ export class PcIrqChip {
           id,
           clock,
           tscHz,
+          x2apic: config.x2apic ?? true,
           sendIpi: (msg) => {
             send(msg);
           },
