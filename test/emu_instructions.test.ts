@@ -2,7 +2,7 @@
 // hand from the Intel SDM's instruction pages (the comments show the arithmetic).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type Cpu, CS, DS, TR } from "../src/accel/emu/cpu.js";
+import { type Cpu, CS, DS, ES, FS, TR } from "../src/accel/emu/cpu.js";
 import { DE, GP, UD } from "../src/accel/emu/fault.js";
 import { flags, type Mode, makeCpu, reg, run, setReg, step, type TestCpu } from "./helpers/emu_cpu.js";
 
@@ -755,6 +755,27 @@ describe("string instructions", () => {
     ({ cpu } = exec(32, "67 f3 a4", { [RSI]: 0x2000, [RDI]: 0x3000, [RCX]: 0x10002 }, 0, 10));
     eqReg(cpu, RCX, 0x10000);
   });
+  test("a segment override applies to the source only; the destination is always ES", () => {
+    const t = makeCpu(16);
+    t.cpu.segBase[DS] = 0x1000;
+    t.cpu.segBase[ES] = 0x2000;
+    t.cpu.segBase[FS] = 0x3000;
+    t.guest.writeU8(0x1010, 0x11);
+    t.guest.writeU8(0x3010, 0x33);
+    setReg(t.cpu, RSI, 0x10);
+    setReg(t.cpu, RDI, 0x20);
+    run(t, hex("64 a4")); // movsb from FS:SI to ES:DI
+    assert.equal(t.guest.readU8(0x2020), 0x33);
+    setReg(t.cpu, RSI, 0x10);
+    run(t, hex("a4")); // movsb from DS:SI
+    assert.equal(t.guest.readU8(0x2021), 0x11);
+    // ES: on STOS changes nothing: it still writes ES:DI.
+    setReg(t.cpu, RAX, 0x77);
+    setReg(t.cpu, RDI, 0x30);
+    run(t, hex("64 aa"));
+    assert.equal(t.guest.readU8(0x2030), 0x77);
+    assert.equal(t.guest.readU8(0x3030), 0);
+  });
   test("INS/OUTS go through port I/O; the I/O permission check applies", () => {
     const t = makeCpu(64);
     const written: number[] = [];
@@ -781,6 +802,27 @@ describe("string instructions", () => {
     run(t, hex("f3 66 6d"), 10);
     assert.equal(t.guest.readU32(0x3000), 0x5a5a5a5a);
     eqReg(t.cpu, RDI, 0x3004);
+    // INS checks its destination before it reads the port: a fault loses no input.
+    let reads = 0;
+    const v = makeCpu(32);
+    v.cpu.io.sink = {
+      bus: {
+        read: (_s: string, _a: number, data: Uint8Array) => {
+          reads++;
+          data.fill(1);
+        },
+        write: () => {},
+      } as never,
+      onAccess: undefined,
+      afterAccess: () => false,
+    };
+    v.cpu.segLimit[ES] = 0x3001;
+    setReg(v.cpu, RDI, 0x3000);
+    setReg(v.cpu, RCX, 4);
+    assert.equal(run(v, hex("f3 6c"), 10), GP);
+    assert.equal(reads, 2);
+    eqReg(v.cpu, RCX, 2);
+    eqReg(v.cpu, RDI, 0x3002);
     // CPL 3 with IOPL 0 and a TSS without an I/O bitmap: #GP, nothing moves.
     const u = makeCpu(32);
     u.cpu.segSel[CS] = 0x1b;
