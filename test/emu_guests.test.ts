@@ -107,3 +107,9 @@ test("REP string instructions: restarted after a #PF mid-way, backwards, REPE/RE
   assert.equal(r.stdout, "strings: movsb stosq cmpsb scasb zero addr32 overlap ok\n", r.stderr);
   assert.equal(r.status, status(0x3c), r.stderr);
 });
+
+test("CPL 3: #GP for 25 privileged instructions and a DPL-0 segment, #UD, the TSS I/O bitmap, SMSW/SGDT/POPF, IOPL 3", () => {
+  const r = runEmu("long", "emu_cpl3.S", HIGH);
+  assert.equal(r.stdout, "cpl3: 26 faults, iomap smsw sgdt popf, iopl3 ok\n", r.stderr);
+  assert.equal(r.status, status(0x3d), r.stderr);
+});
