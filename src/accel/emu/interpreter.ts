@@ -48,14 +48,8 @@ export class Interpreter {
   private readonly l1Block: (Block | undefined)[] = new Array(L1_SIZE).fill(undefined);
 
   constructor(private readonly cpu: Cpu) {
-    cpu.mem.onCodeWrite = (p) => this.invalidatePage(Math.floor(p / 4096));
-    const guest = cpu.mem.guest;
-    // Writes from outside the CPU (loaders, device models) drop stale code too.
-    guest.writeObserver = (gpa, length) => {
-      for (let page = Math.floor(gpa / 4096); page * 4096 < gpa + length; page++) {
-        if (cpu.mem.codePages[page]) this.invalidatePage(page);
-      }
-    };
+    // Writes by any vCPU of this thread, a device or a loader drop stale code (code_pages.ts).
+    cpu.mem.code.listen((page) => this.invalidatePage(page));
   }
 
   /** Drops every cached block (e.g. after the host rewrote guest memory). */
@@ -64,7 +58,6 @@ export class Interpreter {
     this.blocks.clear();
     this.pageBlocks.clear();
     this.l1Tag.fill(-1);
-    this.cpu.mem.codePages.fill(0);
   }
 
   private invalidatePage(page: number): void {
@@ -78,7 +71,6 @@ export class Interpreter {
       }
       this.pageBlocks.delete(page);
     }
-    this.cpu.mem.codePages[page] = 0;
     if (this.current && !this.current.valid) this.cpu.stopBlock = true;
   }
 

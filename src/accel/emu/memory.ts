@@ -5,6 +5,7 @@
 import type { Bus } from "../../bus/io_bus.js";
 import type { GuestMemory } from "../../memory/guest_memory.js";
 import type { Access } from "../accelerator.js";
+import { CodePages } from "./code_pages.js";
 import { ATTR_UNUSABLE, type Cpu, CR0_PG, CR0_WP, FS, GS, SS } from "./cpu.js";
 import { fault, GP, SS_VECTOR } from "./fault.js";
 import {
@@ -47,8 +48,10 @@ export class Memory implements PhysicalMemory {
   private readonly ramSize: number;
   /** One flag per 4 KiB page of RAM: decoded code came from it. */
   readonly codePages: Uint8Array;
+  /** The code-page flags and their listeners, shared with the thread's other vCPUs. */
+  readonly code: CodePages;
   /** Called with a physical address when a write hits a page holding decoded code. */
-  onCodeWrite: (physical: number) => void = () => {};
+  readonly onCodeWrite = (physical: number): void => this.code.written(Math.floor(physical / 4096));
   sink: AccessSink | undefined;
   /** Set when a device asked to stop during an MMIO access. */
   deviceStop = false;
@@ -72,7 +75,8 @@ export class Memory implements PhysicalMemory {
     this.ram = low ? low.bytes : new Uint8Array(0);
     this.ramSize = this.ram.length;
     this.view = new DataView(this.ram.buffer, this.ram.byteOffset, this.ram.byteLength);
-    this.codePages = new Uint8Array(Math.ceil(this.ramSize / 4096));
+    this.code = CodePages.of(guest, this.ramSize);
+    this.codePages = this.code.flags;
   }
 
   // ---- physical ----
