@@ -738,6 +738,47 @@ describe("string instructions", () => {
     run(t, hex("f3 a6"));
     eqFlags(t.cpu, CF | OF);
   });
+  test("REPE CMPSB and REPNE SCASB across page boundaries", () => {
+    const t = makeCpu(64);
+    // Equal bytes from 0x2ff0 and 0x4ff8 for 0x30 bytes, then a difference at the 0x31st.
+    for (let k = 0; k < 0x40; k++) {
+      t.guest.writeU8(0x2ff0 + k, k);
+      t.guest.writeU8(0x4ff8 + k, k === 0x30 ? 0xff : k);
+    }
+    setReg(t.cpu, RSI, 0x2ff0);
+    setReg(t.cpu, RDI, 0x4ff8);
+    setReg(t.cpu, RCX, 0x100);
+    run(t, hex("f3 a6"), 10);
+    eqReg(t.cpu, RCX, 0x100 - 0x31);
+    eqReg(t.cpu, RSI, 0x2ff0 + 0x31);
+    eqReg(t.cpu, RDI, 0x4ff8 + 0x31);
+    // 0x30 - 0xff: borrow, no zero.
+    eqFlags(t.cpu, CF, CF | ZF);
+    // Equal all the way: RCX reaches 0 with ZF set.
+    setReg(t.cpu, RSI, 0x2ff0);
+    setReg(t.cpu, RDI, 0x4ff8);
+    setReg(t.cpu, RCX, 0x30);
+    run(t, hex("f3 a6"), 10);
+    eqReg(t.cpu, RCX, 0);
+    eqFlags(t.cpu, ZF, CF | ZF);
+    // REPNE SCASB for 0xff finds it at 0x5028, past the page boundary at 0x5000.
+    setReg(t.cpu, RDI, 0x4ff8);
+    setReg(t.cpu, RAX, 0xff);
+    setReg(t.cpu, RCX, 0x1000);
+    run(t, hex("f2 ae"), 10);
+    eqReg(t.cpu, RDI, 0x4ff8 + 0x31);
+    eqReg(t.cpu, RCX, 0x1000 - 0x31);
+    eqFlags(t.cpu, ZF, ZF);
+    // REPE SCASB over bytes equal to AL stops at the first different one.
+    t.guest.fill(0x6000, 0x2000, 0x20);
+    t.guest.writeU8(0x7003, 0x21);
+    setReg(t.cpu, RDI, 0x6000);
+    setReg(t.cpu, RAX, 0x20);
+    setReg(t.cpu, RCX, -1n);
+    run(t, hex("f3 ae"), 10);
+    eqReg(t.cpu, RDI, 0x7004);
+    eqFlags(t.cpu, CF | SF | AF | PF);
+  });
   test("LODSW with DF = 1; 16-bit addressing wraps SI and uses CX only", () => {
     let { t, cpu } = exec(64, "66 ad", { [RSI]: 0x2002 }, DF);
     void t;

@@ -328,6 +328,26 @@ function cmps(cpu: Cpu, i: Insn, size: number): void {
   let finished = false;
   try {
     while (done < n && budget > 0) {
+      if (size === 1 && d > 0 && i.rep) {
+        // Byte compares within one page of RAM on both sides: scan the bytes directly.
+        const src = mem.linear(i.seg, si, 1);
+        const dst = mem.linear(ES, di, 1);
+        const k = Math.min(n - done, chunkElements(1, src, dst, si, di, ad), budget);
+        if (k > 1) {
+          const m = fastCompare(cpu, i, src, dst, si, di, k);
+          if (m > 0) {
+            done += m;
+            si = wrap(si + m, ad);
+            di = wrap(di + m, ad);
+            budget -= m;
+            if (lastStops) {
+              finished = true;
+              break;
+            }
+            continue;
+          }
+        }
+      }
       const a = readMem(cpu, mem.linear(i.seg, si, size), size);
       const aHi = cpu.vHi;
       const b = readMem(cpu, mem.linear(ES, di, size), size);
@@ -364,6 +384,23 @@ function scas(cpu: Cpu, i: Insn, size: number): void {
   let finished = false;
   try {
     while (done < n && budget > 0) {
+      if (size === 1 && d > 0 && i.rep) {
+        const dst = mem.linear(ES, di, 1);
+        const k = Math.min(n - done, chunkElements(1, dst, dst, di, di, ad), budget);
+        if (k > 1) {
+          const m = fastScan(cpu, i, dst, di, k, a);
+          if (m > 0) {
+            done += m;
+            di = wrap(di + m, ad);
+            budget -= m;
+            if (lastStops) {
+              finished = true;
+              break;
+            }
+            continue;
+          }
+        }
+      }
       const b = readMem(cpu, mem.linear(ES, di, size), size);
       const equal = compare(cpu, size, a, aHi, b, cpu.vHi);
       done++;
@@ -380,6 +417,53 @@ function scas(cpu: Cpu, i: Insn, size: number): void {
     if (i.rep) subCount(cpu, ad, done);
   }
   if (i.rep && !finished && done < n) again(cpu);
+}
+
+/** Whether the last fast compare or scan ended on the element that stops the repetition. */
+let lastStops = false;
+
+/**
+ * REPE/REPNE CMPSB over up to k bytes of RAM: compares until the repetition stops or k bytes are done, sets
+ * the flags of the last compare, returns how many bytes were compared (0: not RAM, take the slow path).
+ */
+function fastCompare(cpu: Cpu, i: Insn, src: number, dst: number, si: number, di: number, k: number): number {
+  if (!fitsSegment(cpu, i.seg, si, k) || !fitsSegment(cpu, ES, di, k)) return 0;
+  const ps = cpu.mem.translateRead(src);
+  const pd = cpu.mem.translateRead(dst);
+  const bytes = ramOf(cpu).bytes;
+  if (ps + k > bytes.length || pd + k > bytes.length) return 0;
+  const untilEqual = i.rep === 0xf2;
+  let m = 0;
+  let a = 0;
+  let b = 0;
+  while (m < k) {
+    a = bytes[ps + m]!;
+    b = bytes[pd + m]!;
+    m++;
+    if ((a === b) === untilEqual) break;
+  }
+  lastStops = (a === b) === untilEqual;
+  alu(cpu, CMP, 1, a, b);
+  return m;
+}
+
+/** REPE/REPNE SCASB over up to k bytes of RAM, as fastCompare. */
+function fastScan(cpu: Cpu, i: Insn, dst: number, di: number, k: number, al: number): number {
+  if (!fitsSegment(cpu, ES, di, k)) return 0;
+  const pd = cpu.mem.translateRead(dst);
+  const bytes = ramOf(cpu).bytes;
+  if (pd + k > bytes.length) return 0;
+  const untilEqual = i.rep === 0xf2;
+  let m = 0;
+  let b = 0;
+  while (m < k) {
+    b = bytes[pd + m]!;
+    m++;
+    if ((al === b) === untilEqual) break;
+  }
+  lastStops = (al === b) === untilEqual;
+  alu(cpu, CMP, 1, al, b);
+  return m;
 }
 
 // ---- INS, OUTS ----
