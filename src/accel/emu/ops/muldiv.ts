@@ -24,7 +24,7 @@ import { immediate, readReg, readRm, writeReg } from "../operands.js";
 let mHi = 0;
 
 /** Unsigned 32 x 32 -> 64: low half returned (unsigned), high half in mHi (unsigned). */
-export function mul32u(a: number, b: number): number {
+function mul32u(a: number, b: number): number {
   a >>>= 0;
   b >>>= 0;
   const a0 = a & 0xffff;

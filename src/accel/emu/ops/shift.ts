@@ -36,7 +36,7 @@ const SAR = 7;
 let H = 0;
 
 /** 64-bit left shift by 0..64 of (lo, hi): low half returned, high half in H. */
-export function shl64(lo: number, hi: number, n: number): number {
+function shl64(lo: number, hi: number, n: number): number {
   if (n === 0) {
     H = hi | 0;
     return lo | 0;
@@ -50,7 +50,7 @@ export function shl64(lo: number, hi: number, n: number): number {
 }
 
 /** 64-bit logical right shift by 0..64. */
-export function shr64(lo: number, hi: number, n: number): number {
+function shr64(lo: number, hi: number, n: number): number {
   if (n === 0) {
     H = hi | 0;
     return lo | 0;
