@@ -681,6 +681,20 @@ describe("string instructions", () => {
     eqReg(t.cpu, RSI, 0x2000 - 4);
     eqReg(t.cpu, RDI, 0x8000 - 4);
     for (const k of [0, 1, 2345, n - 1]) assert.equal(t.guest.readU32(0x8000 + 4 * k), k);
+    // Single-stepping (TF) runs one iteration per execution, even where the fast path would copy a page.
+    setReg(t.cpu, RSI, 0x2000);
+    setReg(t.cpu, RDI, 0x3000);
+    setReg(t.cpu, RCX, 3);
+    t.cpu.setEflags(FIXED | 0x100);
+    t.guest.write(0x1000, Uint8Array.from(hex("f3 a4")));
+    t.cpu.ip = 0x1000;
+    assert.equal(step(t), -1);
+    eqReg(t.cpu, RCX, 2);
+    assert.equal(t.cpu.ip, 0x1000);
+    step(t);
+    step(t);
+    eqReg(t.cpu, RCX, 0);
+    assert.equal(t.cpu.ip, 0x1002);
   });
   test("a fault on iteration k leaves the registers after k iterations", () => {
     const t = makeCpu(32);

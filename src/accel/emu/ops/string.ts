@@ -6,11 +6,12 @@
 // iterations per execution and then leaves RIP on itself (and ends the block), so the run loop sees host
 // requests and interrupts between slices, as the processor takes interrupts between iterations. Registers are
 // written back in a `finally`: a fault in iteration k leaves rCX/rSI/rDI as k completed iterations left them.
-// REP MOVS and REP STOS with DF = 0 over RAM copy or fill a page's worth at a time.
+// With TF set (or the host single-stepping) a slice is one iteration: the processor traps after each one.
+// REP MOVS/STOS and REPE/REPNE CMPSB/SCASB with DF = 0 over RAM work a page at a time.
 import type { GuestMemory } from "../../../memory/guest_memory.js";
 import type { Cpu } from "../cpu.js";
 import { ES, RAX, RCX, RDI, RDX, RSI } from "../cpu.js";
-import { DF } from "../flags.js";
+import { DF, TF } from "../flags.js";
 import type { Insn } from "../insn.js";
 import { def } from "../opcodes.js";
 import { readMem, readReg, writeMem, writeReg } from "../operands.js";
@@ -59,6 +60,14 @@ function subCount(cpu: Cpu, ad: number, done: number): void {
     cpu.lo[RCX] = l;
     if (l < 0) cpu.hi[RCX] = cpu.hi[RCX]! - 1;
   }
+}
+
+/**
+ * The work allowed in this execution. Single-stepping (TF, or the host's debugger) runs one iteration per
+ * step, as the processor traps after each iteration of a repeated string instruction.
+ */
+function repBudget(cpu: Cpu): number {
+  return cpu.eflags & TF || cpu.singleStep ? 1 : BUDGET;
 }
 
 /** The instruction did not finish its repetitions: run it again after the run loop has looked around. */
@@ -124,7 +133,7 @@ function movs(cpu: Cpu, i: Insn, size: number): void {
   let si = index(cpu, RSI, ad);
   let di = index(cpu, RDI, ad);
   let done = 0;
-  let budget = BUDGET;
+  let budget = repBudget(cpu);
   try {
     while (done < n && budget > 0) {
       const src = mem.linear(i.seg, si, size);
@@ -209,7 +218,7 @@ function stos(cpu: Cpu, i: Insn, size: number): void {
   if (n === 0) return;
   let di = index(cpu, RDI, ad);
   let done = 0;
-  let budget = BUDGET;
+  let budget = repBudget(cpu);
   try {
     while (done < n && budget > 0) {
       const dst = mem.linear(ES, di, size);
@@ -281,7 +290,7 @@ function lods(cpu: Cpu, i: Insn, size: number): void {
   if (n === 0) return;
   let si = index(cpu, RSI, ad);
   let done = 0;
-  let budget = BUDGET;
+  let budget = repBudget(cpu);
   try {
     while (done < n && budget > 0) {
       const v = readMem(cpu, mem.linear(i.seg, si, size), size);
@@ -324,7 +333,7 @@ function cmps(cpu: Cpu, i: Insn, size: number): void {
   let si = index(cpu, RSI, ad);
   let di = index(cpu, RDI, ad);
   let done = 0;
-  let budget = i.rep ? BUDGET : 1;
+  let budget = i.rep ? repBudget(cpu) : 1;
   let finished = false;
   try {
     while (done < n && budget > 0) {
@@ -380,7 +389,7 @@ function scas(cpu: Cpu, i: Insn, size: number): void {
   const aHi = cpu.vHi;
   let di = index(cpu, RDI, ad);
   let done = 0;
-  let budget = i.rep ? BUDGET : 1;
+  let budget = i.rep ? repBudget(cpu) : 1;
   let finished = false;
   try {
     while (done < n && budget > 0) {
@@ -480,7 +489,7 @@ function ins(cpu: Cpu, i: Insn, size: number): void {
   checkIo(cpu, port, size);
   let di = index(cpu, RDI, ad);
   let done = 0;
-  let budget = i.rep ? BUDGET : 1;
+  let budget = i.rep ? repBudget(cpu) : 1;
   try {
     while (done < n && budget > 0) {
       const dst = mem.linear(ES, di, size);
@@ -510,7 +519,7 @@ function outs(cpu: Cpu, i: Insn, size: number): void {
   checkIo(cpu, port, size);
   let si = index(cpu, RSI, ad);
   let done = 0;
-  let budget = i.rep ? BUDGET : 1;
+  let budget = i.rep ? repBudget(cpu) : 1;
   try {
     while (done < n && budget > 0) {
       const v = readMem(cpu, mem.linear(i.seg, si, size), size);
