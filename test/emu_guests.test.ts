@@ -127,3 +127,9 @@ test("segment types on access: writes to read-only data and code segments, reads
   assert.equal(r.stdout, "segment types: ro rcode xonly ok\n", r.stderr);
   assert.equal(r.status, status(0x3f), r.stderr);
 });
+
+test("stack and miscellaneous corner cases: PUSH/POP ESP, POP m with ESP, PUSHA/POPA, ENTER levels, RET imm, LOOP, CMPXCHG8B", () => {
+  const r = runEmu("protected", "emu_stack_misc.S", HIGH);
+  assert.equal(r.stdout, "stack misc: 15 cases ok\n", r.stderr);
+  assert.equal(r.status, status(0x2f), r.stderr);
+});
