@@ -16,13 +16,15 @@
 #   #NP   the #UD gate marked not present, then ud2: 11 / 6*8+2+1 = 0x33 (the index field is the vector
 #         even with 16-byte gates; IDT bit and EXT: the #NP arose delivering an exception. QEMU TCG 7.2
 #         reports 6*16+2 = 0x62 here, and #GP instead of #SS for the non-canonical SS-relative access)
+#   #GP   jmp *%rax to 0x0000800000000000 (not canonical): the jump itself faults,   13 / 0
+#         the saved RIP is the jmp's (SDM JMP; QEMU TCG 7.2 saves the non-canonical target instead)
 #   #DF   the #GP gate marked not present, then the bad DS load: #GP, then #NP delivering it, both
 #         contributory: #DF, 8 / 0, delivered on the IST1 stack (the frame's RSP there is df_stack_top -
 #         40; the saved RIP is undefined for #DF: not checked)
 # Failure codes (exit value): case base + 0 no exception, + 1 wrong vector, + 2 wrong error code, + 3 wrong
 # RIP, CS, RSP or stack; bases: #DE 0x01, #DE(idiv) 0x05, #UD 0x09, #GP 0x0d, #GP(canonical) 0x11,
-# #NP 0x15, #SS 0x19, #SS(canonical) 0x1d, #NP(gate) 0x21, #DF 0x25.
-# Expected output on COM1: "exceptions long: #DE #DE #UD #GP #GP #NP #SS #SS #NP #DF ok\n"
+# #NP 0x15, #SS 0x19, #SS(canonical) 0x1d, #NP(gate) 0x21, #DF 0x25, #GP(jump) 0x29.
+# Expected output on COM1: "exceptions long: #DE #DE #UD #GP #GP #NP #SS #SS #NP #GP #DF ok\n"
 # Exit: 0x34 to port 0xf4 (isa-debug-exit) -> status (0x34<<1)|1 = 105.
 	.code64
 	.text
@@ -146,6 +148,11 @@ _start:
 	EXC 0x21, 11, 0x33, ud2
 	orb $0x80, idt + 6 * 16 + 5(%rip)
 	lea s_np(%rip), %rsi
+	call puts
+
+	movabs $0x0000800000000000, %rax
+	EXC 0x29, 13, 0, jmp *%rax
+	lea s_gp(%rip), %rsi
 	call puts
 
 	andb $0x7f, idt + 13 * 16 + 5(%rip)	# #GP gate: not present

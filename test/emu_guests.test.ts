@@ -68,7 +68,7 @@ test("exceptions in 32-bit protected mode: #DE, #UD, #GP, #NP, #SS, #DF with err
 
 test("exceptions in long mode: #DE, #UD, #GP, #NP, #SS, #DF on an IST stack", () => {
   const r = runEmu("long", "emu_exceptions_64.S", HIGH);
-  assert.equal(r.stdout, "exceptions long: #DE #DE #UD #GP #GP #NP #SS #SS #NP #DF ok\n", r.stderr);
+  assert.equal(r.stdout, "exceptions long: #DE #DE #UD #GP #GP #NP #SS #SS #NP #GP #DF ok\n", r.stderr);
   assert.equal(r.status, status(0x34), r.stderr);
 });
 
@@ -132,4 +132,10 @@ test("stack and miscellaneous corner cases: PUSH/POP ESP, POP m with ESP, PUSHA/
   const r = runEmu("protected", "emu_stack_misc.S", HIGH);
   assert.equal(r.stdout, "stack misc: 15 cases ok\n", r.stderr);
   assert.equal(r.status, status(0x2f), r.stderr);
+});
+
+test("64-bit details: zero extension, REX byte registers, RIP-relative with immediates, moffs64, CMPXCHG16B, FS/GS bases, SWAPGS", () => {
+  const r = runEmu("long", "emu_long_misc.S", HIGH);
+  assert.equal(r.stdout, "long misc: 13 cases ok\n", r.stderr);
+  assert.equal(r.status, status(0x2e), r.stderr);
 });
