@@ -139,3 +139,9 @@ test("64-bit details: zero extension, REX byte registers, RIP-relative with imme
   assert.equal(r.stdout, "long misc: 13 cases ok\n", r.stderr);
   assert.equal(r.status, status(0x2e), r.stderr);
 });
+
+test("faults while delivering: #PF pushing a #UD, #GP or INT frame is delivered serially; #PF pushing a #PF is #DF", () => {
+  const r = runEmu("long", "emu_nested_faults.S", HIGH);
+  assert.equal(r.stdout, "nested faults: ud gp int pf ok\n", r.stderr);
+  assert.equal(r.status, status(0x2d), r.stderr);
+});
