@@ -184,28 +184,30 @@ for (const accel of accelerators()) {
     assert.equal(bad.stderr, "tsvmm: --serial 5 is invalid: tsvmm has COM1 to COM4\n");
   });
 
-  test(`an error in the main thread ends the process promptly, with a vCPU inside its run [${accel}]`, () => {
-    const spin = join(dir, "spin.bin");
-    writeFileSync(spin, assembleFlat({ file: "spin.S" }));
-    const script = `
-      import { readFileSync } from "node:fs";
-      import { createMachine } from ${JSON.stringify(join(ROOT, "dist", "src", "index.js"))};
-      const image = { kind: "flat", name: "spin", data: readFileSync(${JSON.stringify(spin)}) };
-      const m = createMachine({ accel: ${JSON.stringify(accel)}, image });
-      m.run();
-      setTimeout(() => { throw new Error("boom in the main thread"); }, 300);
-    `;
-    const file = join(dir, "crash.mjs");
-    writeFileSync(file, script);
-    const started = Date.now();
-    const r = spawnSync(process.execPath, [file], {
-      encoding: "utf8",
-      timeout: 20_000,
-      killSignal: "SIGKILL",
+  for (const cpus of [1, 2]) {
+    test(`an error in the main thread ends the process promptly, with ${cpus} vCPU(s) inside their run [${accel}]`, () => {
+      const spin = join(dir, "spin.bin");
+      writeFileSync(spin, assembleFlat({ file: "spin.S" }));
+      const script = `
+        import { readFileSync } from "node:fs";
+        import { createMachine } from ${JSON.stringify(join(ROOT, "dist", "src", "index.js"))};
+        const image = { kind: "flat", name: "spin", data: readFileSync(${JSON.stringify(spin)}) };
+        const m = createMachine({ accel: ${JSON.stringify(accel)}, image, cpus: ${cpus} });
+        m.run();
+        setTimeout(() => { throw new Error("boom in the main thread"); }, 300);
+      `;
+      const file = join(dir, `crash-${accel}-${cpus}.mjs`);
+      writeFileSync(file, script);
+      const started = Date.now();
+      const r = spawnSync(process.execPath, [file], {
+        encoding: "utf8",
+        timeout: 20_000,
+        killSignal: "SIGKILL",
+      });
+      assert.equal(r.status, 1, `status ${r.status}, ${r.stderr}`);
+      assert.match(r.stderr, /boom in the main thread/);
+      assert.equal(r.stdout, "spinning\n");
+      assert.ok(Date.now() - started < 10_000, "ends promptly");
     });
-    assert.equal(r.status, 1, `status ${r.status}, ${r.stderr}`);
-    assert.match(r.stderr, /boom in the main thread/);
-    assert.equal(r.stdout, "spinning\n");
-    assert.ok(Date.now() - started < 10_000, "ends promptly");
-  });
+  }
 }

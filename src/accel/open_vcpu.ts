@@ -11,13 +11,24 @@ export async function openGuestMemory(handles: readonly RegionHandle[]): Promise
 }
 
 /** The vCPU `handle` describes, runnable on this thread. */
-export async function openVcpu(handle: VcpuHandle, memory: GuestMemory): Promise<RunnableVcpu> {
+export async function openVcpu(
+  handle: VcpuHandle,
+  memory: GuestMemory,
+  siblings: readonly VcpuHandle[] = [],
+): Promise<RunnableVcpu> {
   if (handle.accel === "kvm") {
     const { Vcpu } = await import("./kvm/vcpu.js");
     return Vcpu.fromHandle(handle);
   }
   const { openEmuVcpu } = await import("./emu/emu_vcpu.js");
-  return openEmuVcpu(handle, memory);
+  if (siblings.length === 0) return openEmuVcpu(handle, memory);
+  // Emulated vCPUs of one machine take turns on this thread.
+  const { EmuSmpGroup } = await import("./emu/smp_group.js");
+  const all = [handle, ...siblings].map((h) => {
+    if (h.accel !== "emu") throw new Error("an emulated machine's vCPUs are all emulated");
+    return openEmuVcpu(h, memory);
+  });
+  return new EmuSmpGroup(all);
 }
 
 /** Sets the level of one of the VM's interrupt lines (a GSI). */

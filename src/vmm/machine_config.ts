@@ -106,8 +106,6 @@ export function settleConfig(config: MachineConfig, accel: AccelName): MachineSe
 }
 
 function settleIrqchip(config: MachineConfig, accel: AccelName, cpus: number): boolean {
-  // The emulator's interrupt controllers run in the vCPU's thread: one vCPU until its SMP lands.
-  if (accel === "emu" && cpus > 1) throw new UserError("the emulator runs one vCPU for now: --cpus above 1 needs KVM");
   const irqchip = config.irqchip ?? (config.image?.kind === "kernel" || cpus > 1);
   if (cpus > 1 && !irqchip) throw new UserError("several vCPUs need the in-kernel irqchip");
   return irqchip;

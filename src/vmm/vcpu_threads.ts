@@ -68,7 +68,8 @@ export class VcpuThreads {
 
   constructor(private readonly config: ThreadsConfig) {
     this.controls = config.vcpus.map(() => new VcpuControl());
-    this.doorbell = config.vcpus.length > 1 ? new Doorbell() : undefined;
+    // Several KVM vCPUs reach the devices on a device-host thread; emulated vCPUs share one thread with them.
+    this.doorbell = config.accel === "kvm" && config.vcpus.length > 1 ? new Doorbell() : undefined;
   }
 
   /** Runs every thread until the guest stops. */
@@ -119,7 +120,10 @@ export class VcpuThreads {
         });
         hostDone.catch(noop); // awaited below; this only keeps an early failure from counting as unhandled
       }
-      const outcomes = vcpus.map((vcpu, i) => {
+      // The emulator runs every vCPU on the first one's thread; the others' controls only mirror the run.
+      const threaded = accel === "emu" ? vcpus.slice(0, 1) : vcpus;
+      for (const c of this.controls.slice(threaded.length)) c.state = VcpuState.EXITED;
+      const outcomes = threaded.map((vcpu, i) => {
         const data: VcpuWorkerData = {
           accel,
           vcpu: vcpu.handle,
@@ -130,6 +134,7 @@ export class VcpuThreads {
           devices,
           irqLines,
           trace,
+          ...(threaded.length < vcpus.length && { siblings: vcpus.slice(1).map((v) => v.handle) }),
           ...(this.doorbell && { remote: { mailbox: mailboxes[i] as Int32Array, doorbell: this.doorbell.cells } }),
         };
         const worker = new Worker(new URL("./vcpu_worker.js", import.meta.url), {

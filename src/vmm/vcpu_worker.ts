@@ -32,7 +32,7 @@ const control = new VcpuControl(data.control);
 try {
   control.state = VcpuState.RUNNING;
   const memory = await openGuestMemory(data.memory);
-  const vcpu = await openVcpu(data.vcpu, memory);
+  const vcpu = await openVcpu(data.vcpu, memory, data.siblings);
   const consoleOut = new ByteRing(data.consoleOut);
   const consoleIn = new ByteRing(data.consoleIn);
   // Under the emulator the interrupt controllers and timers are models on this thread, beside the devices.

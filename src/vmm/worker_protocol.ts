@@ -26,6 +26,8 @@ export interface VcpuWorkerData {
   devices: DeviceConfig;
   /** The VM's interrupt lines; absent without interrupt controllers. */
   irqLines: IrqLinesHandle | undefined;
+  /** Under the emulator, the other vCPUs, which take turns with this one on its thread (emu/smp_group.ts). */
+  siblings?: VcpuHandle[];
   /** With several vCPUs the devices live on the device host, reached through this mailbox. */
   remote?: { mailbox: Int32Array; doorbell: Int32Array };
   trace: boolean;

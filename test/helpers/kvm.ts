@@ -31,14 +31,3 @@ export function needsKvm(t: TestContext): boolean {
   t.skip(`${missing}: a KVM-only test`);
   return false;
 }
-
-/**
- * For a guest that needs interrupt controllers and timers, which only KVM has until issue 8 brings them to
- * the emulator: true when KVM is usable (run it with --accel kvm), else the test is skipped.
- */
-export function needsInterruptControllers(t: TestContext): boolean {
-  const missing = kvmMissing();
-  if (!missing) return true;
-  t.skip(`needs interrupt controllers on the emulator (issue 8), and ${missing}`);
-  return false;
-}

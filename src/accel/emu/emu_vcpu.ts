@@ -1,7 +1,7 @@
 // The emulator's vCPUs behind the seam. The architectural state lives in a SharedArrayBuffer: the main thread
 // reads and sets it between runs (EmuVcpu), the worker that runs the vCPU loads it into a live Cpu at the start
 // of each run and saves it at the end (RunnableEmuVcpu).
-import type { CpuidEntry, MpStateValue, MsrEntry, Regs, Sregs } from "../../arch/x86/cpu_state.js";
+import { type CpuidEntry, MpState, type MpStateValue, type MsrEntry, type Regs, type Sregs } from "../../arch/x86/cpu_state.js";
 import type { Bus } from "../../bus/io_bus.js";
 import type { Clock } from "../../devices/irqchip/clock.js";
 import type { PcIrqChip } from "../../devices/irqchip/pc_irqchip.js";
@@ -9,38 +9,17 @@ import type { GuestMemory } from "../../memory/guest_memory.js";
 import type { AccelVcpu, EmuVcpuHandle, RunHooks, RunnableVcpu, VcpuExit } from "../accelerator.js";
 import { ATTR_P, ATTR_S, ATTR_UNUSABLE, Cpu, CR0_ET, CS, LDTR, TR } from "./cpu.js";
 import { FAULT } from "./fault.js";
-import { Interpreter } from "./interpreter.js";
+import { Interpreter, type SlicedExit } from "./interpreter.js";
+import type { EmuPlatform } from "./platform.js";
+import { IF as IF_FLAG } from "./flags.js";
 import { Memory } from "./memory.js";
 import { readMsr, writeMsr } from "./msrs.js";
 import { unimplementedSeen } from "./opcodes.js";
 import { ACCESS_USER } from "./paging.js";
 import { PortIo } from "./port_io.js";
+import { resetProcessor } from "./processor_reset.js";
 import { createStateBuffer, mpStateOf, regsOf, StateBuffer, setRegsOf, setSregsOf, sregsOf } from "./vcpu_state.js";
 import "./ops/index.js";
-
-/** The processor's state after RESET (Intel SDM vol. 3, 10.1.1), before tsvmm sets an entry state. */
-function resetState(cpu: Cpu): void {
-  const data = ATTR_P | ATTR_S | 0x3;
-  for (let s = 0; s < 6; s++) {
-    cpu.segSel[s] = 0;
-    cpu.segBase[s] = 0;
-    cpu.segLimit[s] = 0xffff;
-    cpu.segAttr[s] = data;
-  }
-  cpu.segSel[CS] = 0xf000;
-  cpu.segBase[CS] = 0xffff0000;
-  cpu.segAttr[CS] = ATTR_P | ATTR_S | 0xb;
-  cpu.segLimit[LDTR] = 0xffff;
-  cpu.segAttr[LDTR] = 0x2 | ATTR_P;
-  cpu.segLimit[TR] = 0xffff;
-  cpu.segAttr[TR] = 0xb | ATTR_P;
-  cpu.idtLimit = 0xffff;
-  cpu.gdtLimit = 0xffff;
-  cpu.ip = 0xfff0;
-  cpu.cr0 = CR0_ET | (1 << 30) | (1 << 29);
-  cpu.updateMode();
-  void ATTR_UNUSABLE;
-}
 
 /** A Cpu with no memory behind it: enough to convert state between the buffer and the neutral types. */
 function detachedCpu(state: StateBuffer): Cpu {
@@ -142,7 +121,7 @@ export class EmuVcpu extends EmuVcpuBase implements AccelVcpu {
     this.state = new StateBuffer(sab);
     this.handle = { accel: "emu", id, state: sab };
     const cpu = new Cpu();
-    resetState(cpu);
+    resetProcessor(cpu);
     this.state.save(cpu);
   }
 
@@ -162,7 +141,7 @@ export class EmuVcpu extends EmuVcpuBase implements AccelVcpu {
 }
 
 /** The worker's view: a live Cpu and its interpreter. */
-class RunnableEmuVcpu extends EmuVcpuBase implements RunnableVcpu {
+export class RunnableEmuVcpu extends EmuVcpuBase implements RunnableVcpu {
   protected readonly state: StateBuffer;
   readonly handle: EmuVcpuHandle;
   readonly id: number;
@@ -205,6 +184,16 @@ class RunnableEmuVcpu extends EmuVcpuBase implements RunnableVcpu {
   }
 
   run(bus: Bus, hooks: RunHooks): VcpuExit {
+    this.enter();
+    try {
+      return this.interpreter.run(bus, hooks) as VcpuExit;
+    } finally {
+      this.leave();
+    }
+  }
+
+  /** Takes the state from the shared buffer into the live CPU, before runs. */
+  enter(): void {
     const cpu = this.live;
     this.state.load(cpu);
     cpu.cpuid = this.state.cpuid();
@@ -212,19 +201,35 @@ class RunnableEmuVcpu extends EmuVcpuBase implements RunnableVcpu {
     if (cpu.platform) cpu.platform.apic.timer.tscOffset = cpu.tscOffset;
     cpu.mem.tlb.flushAll();
     this.running = true;
-    try {
-      return this.interpreter.run(bus, hooks);
-    } finally {
-      this.running = false;
-      this.state.save(cpu);
-      this.state.setNotes(unimplementedSeen);
-    }
+  }
+
+  /** One turn of at most `blocks` blocks, between enter() and leave() (several vCPUs on one thread). */
+  slice(bus: Bus, hooks: RunHooks, blocks: number): SlicedExit {
+    return this.interpreter.run(bus, hooks, blocks);
+  }
+
+  /** Puts the live state back in the shared buffer, after runs. */
+  leave(): void {
+    this.running = false;
+    this.state.save(this.live);
+    this.state.setNotes(unimplementedSeen);
+  }
+
+  /** Whether the vCPU is halted with interrupts disabled (or waits for a SIPI): only an INIT, NMI or SIPI wakes it. */
+  get asleep(): boolean {
+    const cpu = this.live;
+    return (cpu.halted && !(cpu.eflags & IF_FLAG)) || cpu.mpState !== MpState.RUNNABLE;
+  }
+
+  /** The machine's next timer deadline and clock, when there is an irqchip. */
+  get platform(): EmuPlatform | undefined {
+    return this.live.platform;
   }
 
   close(): void {}
 }
 
-export function openEmuVcpu(handle: EmuVcpuHandle, memory: GuestMemory): RunnableVcpu {
+export function openEmuVcpu(handle: EmuVcpuHandle, memory: GuestMemory): RunnableEmuVcpu {
   return new RunnableEmuVcpu(handle, memory);
 }
 

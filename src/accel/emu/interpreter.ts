@@ -3,6 +3,7 @@
 // stop) are checked between blocks; faults unwind an instruction and are delivered before the next block.
 
 import type { Bus } from "../../bus/io_bus.js";
+import { MpState } from "../../arch/x86/cpu_state.js";
 import type { RunHooks, VcpuExit } from "../accelerator.js";
 import { type CompiledBlock, compileBlock } from "./block_compiler.js";
 import { type Cpu, CS, SS } from "./cpu.js";
@@ -12,7 +13,11 @@ import { IF, TF } from "./flags.js";
 import type { Insn } from "./insn.js";
 import { deliver, deliverException, EventKind, TripleFault } from "./interrupts.js";
 import { FetchOutsideRam } from "./memory.js";
+import { resetProcessor, startupAt } from "./processor_reset.js";
 import type { EmuPlatform } from "./platform.js";
+
+/** What a run returns: an exit for the VMM, or (when taking turns with other vCPUs) a reason to switch. */
+export type SlicedExit = VcpuExit | { kind: "yield" } | { kind: "idle" };
 
 /** The most instructions in one block: bounds the time between checks for host requests. */
 const MAX_BLOCK_INSNS = 64;
@@ -166,8 +171,39 @@ export class Interpreter {
     return true;
   }
 
-  run(bus: Bus, hooks: RunHooks): VcpuExit {
+  /**
+   * Runs until something the VMM must decide. With `slice` (several vCPUs taking turns on one thread) it also
+   * returns { kind: "yield" } after that many blocks, and { kind: "idle" } instead of sleeping when the vCPU
+   * is halted or waits for a startup IPI, so the scheduler can run the others.
+   */
+  /**
+   * INIT and startup IPIs (SDM vol. 3, 10.4): INIT resets the processor to wait for a SIPI; a SIPI then starts
+   * it in real mode at vector:0000. Returns whether the vCPU may run.
+   */
+  private startupStep(platform: EmuPlatform): boolean {
     const cpu = this.cpu;
+    const apic = platform.apic;
+    if (apic.pendingInit) {
+      // INIT then SIPI may both have arrived while this vCPU waited for its turn: keep the SIPI.
+      const sipi = apic.pendingSipiVector;
+      resetProcessor(cpu);
+      apic.reset(true);
+      apic.pendingSipiVector = sipi;
+      cpu.mpState = MpState.INIT_RECEIVED;
+    }
+    if (cpu.mpState === MpState.INIT_RECEIVED && apic.pendingSipiVector !== undefined) {
+      startupAt(cpu, apic.pendingSipiVector);
+      apic.pendingSipiVector = undefined;
+      cpu.mpState = MpState.RUNNABLE;
+    }
+    // A SIPI outside the wait-for-SIPI state is dropped.
+    apic.pendingSipiVector = undefined;
+    return cpu.mpState === MpState.RUNNABLE;
+  }
+
+  run(bus: Bus, hooks: RunHooks, slice?: number): SlicedExit {
+    const cpu = this.cpu;
+    let budget = slice ?? Number.POSITIVE_INFINITY;
     const sink = {
       bus,
       onAccess: hooks.onAccess,
@@ -177,8 +213,9 @@ export class Interpreter {
     cpu.io.sink = sink;
     const kick = hooks.kick;
     const accessesBefore = cpu.io.accesses + cpu.mem.mmioAccesses;
-    const count = (exit: VcpuExit): VcpuExit => {
-      hooks.stats.exits += cpu.io.accesses + cpu.mem.mmioAccesses - accessesBefore + 1;
+    const count = <T extends SlicedExit>(exit: T): T => {
+      const turn = exit.kind === "yield" || exit.kind === "idle";
+      hooks.stats.exits += cpu.io.accesses + cpu.mem.mmioAccesses - accessesBefore + (turn ? 0 : 1);
       return exit;
     };
     // The kick cell is read every KICK_POLL_BLOCKS blocks (at most 64 instructions each, so a kick still lands
@@ -197,8 +234,16 @@ export class Interpreter {
           cpu.mem.deviceStop = false;
           return count({ kind: "device-stop" });
         }
+        if (--budget < 0) return count({ kind: "yield" });
         const platform = cpu.platform;
         if (platform) {
+          if (platform.apic.pendingInit || cpu.mpState !== MpState.RUNNABLE) {
+            if (!this.startupStep(platform)) {
+              if (slice !== undefined) return count({ kind: "idle" });
+              // A lone vCPU waiting for a startup IPI that nobody can send.
+              return count({ kind: "halt" });
+            }
+          }
           if (--timerPoll < 0) {
             timerPoll = TIMER_POLL_BLOCKS;
             platform.poll();
@@ -207,6 +252,7 @@ export class Interpreter {
           else if (this.takeInterrupt(platform)) continue;
         }
         if (cpu.halted) {
+          if (slice !== undefined) return count({ kind: "idle" });
           // Without an irqchip, or with interrupts off, nothing can wake a lone vCPU: the run ends as a halt.
           if (!platform || !(cpu.eflags & IF)) return count({ kind: "halt" });
           // Sleep until the next timer or a kick (input, a stop, a pause), costing no CPU.
