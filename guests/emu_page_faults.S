@@ -9,6 +9,8 @@
 #     0x210000 not present            0x211000 read-only            0x212000 supervisor (for ring 3)
 #     0x213000 XD (no execute)        0x214000 accessed/dirty, invlpg and CR3-reload tests
 #     0x215000 reserved bit 51 set (above MAXPHYADDR)
+#     0x218000 not present, 0x21a000 read-only: the pages after 0x217000 and 0x219000, for accesses
+#     that straddle a page boundary
 #   0x400000-0x3fffffff  2 MiB pages, supervisor + writable
 # EFER.NXE and CR0.WP are set. Cases (expected CR2 / error code / RIP of the faulting instruction):
 #   np-read      mov 0x210010,%eax at CPL0                    0x210010 / 0x00
@@ -25,13 +27,18 @@
 #   cr3          PTE made read-only + MOV CR3, then a write   0x214070 / 0x03
 #   rsvd         mov 0x215080,%eax                            0x215080 / 0x09 (P|RSVD; QEMU TCG 7.2 leaves P
 #                clear, against SDM vol. 3, 4.7)
+#   split-fetch  call 0x217ffe, a mov $imm32,%eax whose last 3 bytes lie on 0x218000
+#                                                              0x218000 / 0x10, RIP 0x217ffe
+#   split-read   mov 0x217ffe,%eax                            0x218000 / 0x00
+#   split-write  movl $0xaabbccdd,0x219ffe                    0x21a000 / 0x03, and the two bytes on the
+#                writable page stay unwritten (0x45)
 # Failure codes (exit value): case base + 0 no fault, + 1 wrong CR2, + 2 wrong error code, + 3 wrong RIP
 # (or CS); bases: np-read 0x01, np-write 0x05, wp 0x09 (0x0d: a fault with CR0.WP=0), nx 0x11,
 # np-fetch 0x15, user-read 0x19, user-write 0x1d, invlpg 0x21 (0x25: the read after restoring faulted),
-# cr3 0x29, rsvd 0x34; a/d: 0x2d PTE.A after read, 0x2e PTE.D after read, 0x2f PTE.D after write, 0x30 PDE.A,
+# cr3 0x29, rsvd 0x34, split-fetch 0x38, split-read 0x3c, split-write 0x41; a/d: 0x2d PTE.A after read, 0x2e PTE.D after read, 0x2f PTE.D after write, 0x30 PDE.A,
 # 0x31 PDPTE.A, 0x32 PML4E.A, 0x33 2 MiB page A|D. Any other exception: 0x40 + vector.
 # Expected output on COM1:
-#   "page faults: np-read np-write wp nx np-fetch user-read user-write a/d invlpg cr3 rsvd ok\n"
+#   "page faults: np-read np-write wp nx np-fetch user-read user-write a/d invlpg cr3 rsvd split ok\n"
 # Exit: 0x31 to port 0xf4 (isa-debug-exit) -> status (0x31<<1)|1 = 99.
 	.code64
 	.text
@@ -110,6 +117,11 @@ _start:
 	movb $0xc3, 0x213000			# a ret, never to be fetched
 	movabs $0x0008000000215003, %rax	# 0x215000: bit 51 set
 	mov %rax, 0x203000 + 0x15 * 8
+	movb $0xb8, 0x217ffe			# mov $0x44332211, %eax; ret across 0x218000
+	movl $0x44332211, 0x217fff
+	movb $0xc3, 0x218003
+	movq $0, 0x203000 + 0x18 * 8		# 0x218000: not present
+	movq $0x21a001, 0x203000 + 0x1a * 8	# 0x21a000: read-only
 
 	mov $0xc0000080, %ecx		# IA32_EFER.NXE (bit 11), before any entry has XD set
 	rdmsr
@@ -168,8 +180,9 @@ _start:
 2:	lea s_wp(%rip), %rsi
 	call puts
 
-# FETCH base, addr, err: calls addr expecting a #PF on the fetch there (RIP = addr).
-.macro FETCH base, addr, err
+# FETCH base, addr, err, cr2: calls addr expecting a #PF at cr2 on the fetch of the instruction there
+# (RIP = addr).
+.macro FETCH base, addr, err, cr2
 	lea 3f(%rip), %rax
 	mov %rax, resume_rip(%rip)
 	mov %rsp, resume_rsp(%rip)
@@ -178,7 +191,7 @@ _start:
 	mov $\base, %bl
 	jmp fail
 3:	mov $\base + 1, %bl
-	mov $\addr, %eax
+	mov $\cr2, %eax
 	cmp %rax, pf_cr2(%rip)
 	jne fail
 	mov $\base + 2, %bl
@@ -190,10 +203,10 @@ _start:
 	jne fail
 .endm
 
-	FETCH 0x11, 0x213000, 0x11
+	FETCH 0x11, 0x213000, 0x11, 0x213000
 	lea s_nx(%rip), %rsi
 	call puts
-	FETCH 0x15, 0x210000, 0x10
+	FETCH 0x15, 0x210000, 0x10, 0x210000
 	lea s_npfetch(%rip), %rsi
 	call puts
 
@@ -286,6 +299,14 @@ _start:
 	call puts
 	PF 0x34, 0x215080, 0x09, mov 0x215080, %eax
 	lea s_rsvd(%rip), %rsi
+	call puts
+	FETCH 0x38, 0x217ffe, 0x10, 0x218000
+	PF 0x3c, 0x218000, 0x00, mov 0x217ffe, %eax
+	PF 0x41, 0x21a000, 0x03, movl $0xaabbccdd, 0x219ffe
+	mov $0x45, %bl
+	cmpw $0, 0x219ffe
+	jne fail
+	lea s_split(%rip), %rsi
 	call puts
 
 	lea s_ok(%rip), %rsi
@@ -403,5 +424,6 @@ s_ad:	.asciz " a/d"
 s_invlpg: .asciz " invlpg"
 s_cr3:	.asciz " cr3"
 s_rsvd:	.asciz " rsvd"
+s_split: .asciz " split"
 s_ok:	.asciz " ok\n"
 s_fail:	.asciz " FAIL\n"
