@@ -100,14 +100,15 @@ export function settleConfig(config: MachineConfig, accel: AccelName): MachineSe
     memorySize,
     cpus,
     serialPorts,
-    irqchip: settleIrqchip(config, accel, cpus),
+    irqchip: settleIrqchip(config, cpus),
     cpuModel: settleCpuModel(config, accel),
   };
 }
 
-function settleIrqchip(config: MachineConfig, accel: AccelName, cpus: number): boolean {
+/** KVM's in-kernel irqchip or the emulator's userspace one: on for kernels and several vCPUs by default. */
+function settleIrqchip(config: MachineConfig, cpus: number): boolean {
   const irqchip = config.irqchip ?? (config.image?.kind === "kernel" || cpus > 1);
-  if (cpus > 1 && !irqchip) throw new UserError("several vCPUs need the in-kernel irqchip");
+  if (cpus > 1 && !irqchip) throw new UserError("several vCPUs need the irqchip");
   return irqchip;
 }
 

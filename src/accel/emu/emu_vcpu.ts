@@ -1,7 +1,14 @@
 // The emulator's vCPUs behind the seam. The architectural state lives in a SharedArrayBuffer: the main thread
 // reads and sets it between runs (EmuVcpu), the worker that runs the vCPU loads it into a live Cpu at the start
 // of each run and saves it at the end (RunnableEmuVcpu).
-import { type CpuidEntry, MpState, type MpStateValue, type MsrEntry, type Regs, type Sregs } from "../../arch/x86/cpu_state.js";
+import {
+  type CpuidEntry,
+  MpState,
+  type MpStateValue,
+  type MsrEntry,
+  type Regs,
+  type Sregs,
+} from "../../arch/x86/cpu_state.js";
 import type { Bus } from "../../bus/io_bus.js";
 import type { Clock } from "../../devices/irqchip/clock.js";
 import type { PcIrqChip } from "../../devices/irqchip/pc_irqchip.js";
@@ -9,13 +16,13 @@ import type { GuestMemory } from "../../memory/guest_memory.js";
 import type { AccelVcpu, EmuVcpuHandle, RunHooks, RunnableVcpu, VcpuExit } from "../accelerator.js";
 import { ATTR_P, ATTR_S, ATTR_UNUSABLE, Cpu, CR0_ET, CS, LDTR, TR } from "./cpu.js";
 import { FAULT } from "./fault.js";
-import { Interpreter, type SlicedExit } from "./interpreter.js";
-import type { EmuPlatform } from "./platform.js";
 import { IF as IF_FLAG } from "./flags.js";
+import { Interpreter, type SlicedExit } from "./interpreter.js";
 import { Memory } from "./memory.js";
 import { readMsr, writeMsr } from "./msrs.js";
 import { unimplementedSeen } from "./opcodes.js";
 import { ACCESS_USER } from "./paging.js";
+import type { EmuPlatform } from "./platform.js";
 import { PortIo } from "./port_io.js";
 import { resetProcessor } from "./processor_reset.js";
 import { createStateBuffer, mpStateOf, regsOf, StateBuffer, setRegsOf, setSregsOf, sregsOf } from "./vcpu_state.js";

@@ -2,8 +2,8 @@
 // a write touches their page (the guest's own, a device's or a loader's). Requests from the host (kick, device
 // stop) are checked between blocks; faults unwind an instruction and are delivered before the next block.
 
-import type { Bus } from "../../bus/io_bus.js";
 import { MpState } from "../../arch/x86/cpu_state.js";
+import type { Bus } from "../../bus/io_bus.js";
 import type { RunHooks, VcpuExit } from "../accelerator.js";
 import { type CompiledBlock, compileBlock } from "./block_compiler.js";
 import { type Cpu, CS, SS } from "./cpu.js";
@@ -13,8 +13,8 @@ import { IF, TF } from "./flags.js";
 import type { Insn } from "./insn.js";
 import { deliver, deliverException, EventKind, TripleFault } from "./interrupts.js";
 import { FetchOutsideRam } from "./memory.js";
-import { resetProcessor, startupAt } from "./processor_reset.js";
 import type { EmuPlatform } from "./platform.js";
+import { resetProcessor, startupAt } from "./processor_reset.js";
 
 /** What a run returns: an exit for the VMM, or (when taking turns with other vCPUs) a reason to switch. */
 export type SlicedExit = VcpuExit | { kind: "yield" } | { kind: "idle" };
