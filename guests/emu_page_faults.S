@@ -32,13 +32,16 @@
 #   split-read   mov 0x217ffe,%eax                            0x218000 / 0x00
 #   split-write  movl $0xaabbccdd,0x219ffe                    0x21a000 / 0x03, and the two bytes on the
 #                writable page stay unwritten (0x45)
+#   1g           PML4[1] -> a PDPT at 0x204000 whose entry 0 is a 1 GiB page at 0 (CPUID.80000001H:EDX.
+#                Page1GB): 0x8000100000 reads the guest's own first bytes (0x46), a write sets the PDPTE's
+#                A and D (0x47); bit 13 set in it (reserved: bits 29:13) gives 0x8000000040 / 0x09 (0x48)
 # Failure codes (exit value): case base + 0 no fault, + 1 wrong CR2, + 2 wrong error code, + 3 wrong RIP
 # (or CS); bases: np-read 0x01, np-write 0x05, wp 0x09 (0x0d: a fault with CR0.WP=0), nx 0x11,
 # np-fetch 0x15, user-read 0x19, user-write 0x1d, invlpg 0x21 (0x25: the read after restoring faulted),
 # cr3 0x29, rsvd 0x34, split-fetch 0x38, split-read 0x3c, split-write 0x41; a/d: 0x2d PTE.A after read, 0x2e PTE.D after read, 0x2f PTE.D after write, 0x30 PDE.A,
 # 0x31 PDPTE.A, 0x32 PML4E.A, 0x33 2 MiB page A|D. Any other exception: 0x40 + vector.
 # Expected output on COM1:
-#   "page faults: np-read np-write wp nx np-fetch user-read user-write a/d invlpg cr3 rsvd split ok\n"
+#   "page faults: np-read np-write wp nx np-fetch user-read user-write a/d invlpg cr3 rsvd split 1g ok\n"
 # Exit: 0x31 to port 0xf4 (isa-debug-exit) -> status (0x31<<1)|1 = 99.
 	.code64
 	.text
@@ -144,7 +147,7 @@ _start:
 	mov $\base, %bl
 	jmp fail
 3:	mov $\base + 1, %bl
-	mov $\addr, %eax
+	movabs $\addr, %rax
 	cmp %rax, pf_cr2(%rip)
 	jne fail
 	mov $\base + 2, %bl
@@ -309,6 +312,33 @@ _start:
 	lea s_split(%rip), %rsi
 	call puts
 
+	mov $0x204000, %edi		# a second PDPT: entry 0 a 1 GiB page at 0
+	mov $0x200, %ecx
+1:	movq $0, (%rdi)
+	add $8, %rdi
+	dec %ecx
+	jnz 1b
+	movq $0x000083, 0x204000	# PS|R/W|P
+	movq $0x204003, 0x200008	# PML4[1] -> it: 0x8000000000 .. 0x803fffffff
+	movabs $0x8000100000, %rax
+	mov (%rax), %rdx
+	mov $0x46, %bl
+	cmp _start(%rip), %rdx
+	jne fail
+	movabs $0x8000300000, %rax
+	movl $1, (%rax)
+	mov 0x204000, %rax
+	and $0x60, %eax
+	mov $0x47, %bl
+	cmp $0x60, %eax
+	jne fail
+	movq $0x002083, 0x204000	# bit 13: reserved in a 1 GiB page's PDPTE
+	movabs $0x8000000000, %rcx
+	invlpg (%rcx)
+	PF 0x48, 0x8000000040, 0x09, mov 0x40(%rcx), %rdx
+	lea s_1g(%rip), %rsi
+	call puts
+
 	lea s_ok(%rip), %rsi
 	call puts
 	mov $0x31, %eax
@@ -425,5 +455,6 @@ s_invlpg: .asciz " invlpg"
 s_cr3:	.asciz " cr3"
 s_rsvd:	.asciz " rsvd"
 s_split: .asciz " split"
+s_1g:	.asciz " 1g"
 s_ok:	.asciz " ok\n"
 s_fail:	.asciz " FAIL\n"

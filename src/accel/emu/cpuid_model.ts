@@ -32,6 +32,8 @@ const HYPERVISOR_BIT = 1 << 31;
 const LAHF_LM = 1 << 0;
 const SYSCALL = 1 << 11;
 const NX = 1 << 20;
+/** 1 GiB pages (PS in a PDPTE), which the page walk implements. */
+const PDPE1GB = 1 << 26;
 const RDTSCP = 1 << 27;
 const LM = 1 << 29;
 
@@ -64,7 +66,7 @@ export function emulatorCpuid(): CpuidEntry[] {
     ),
     leaf(0x40000000, 0x40000000, ascii(HYPERVISOR, 0), ascii(HYPERVISOR, 4), ascii(HYPERVISOR, 8)),
     leaf(0x80000000, 0x80000008, 0, 0, 0),
-    leaf(0x80000001, 0, 0, LAHF_LM, SYSCALL | NX | RDTSCP | LM),
+    leaf(0x80000001, 0, 0, LAHF_LM, SYSCALL | NX | PDPE1GB | RDTSCP | LM),
     brand(0),
     brand(1),
     brand(2),
