@@ -8,7 +8,7 @@
 # Cases (each #GP(0) with the saved EIP at the access; failure code = exit value: base + 0 no fault,
 # + 1 vector, + 2 error code, + 3 EIP):
 #   ro      ES = 0x18: a read works, movl $1,%es:0x200000 faults                 (base 0x01)
-#   rcode   DS = 0x28: a read works, a write faults                               (0x05)
+#   rcode   FS = 0x28: a read works, a write faults                               (0x05)
 #   xonly   CS = 0x20 (far jump): mov %cs:magic,%eax faults                       (0x09)
 # Any other exception: 0x40 + vector.
 # Expected output on COM1: "segment types: ro rcode xonly ok\n"
@@ -71,9 +71,9 @@ _start:
 	call puts
 
 	mov $0x28, %ax
-	mov %ax, %ds
-	mov magic, %edx
-	EXC 0x05, 13, 0, movl $1, magic
+	mov %ax, %fs
+	mov %fs:magic, %edx
+	EXC 0x05, 13, 0, movl $1, %fs:magic
 	mov $s_rcode, %esi
 	call puts
 

@@ -120,9 +120,7 @@ test("segment descriptors: type checks on load, expand-down and granular limits,
   assert.equal(r.status, status(0x3e), r.stderr);
 });
 
-test("segment types on access: writes to read-only data and code segments, reads of execute-only code", {
-  todo: "the emulator checks limits but not segment types on access (Memory.linear has no access kind)",
-}, () => {
+test("segment types on access: writes to read-only data and code segments, reads of execute-only code", () => {
   const r = runEmu("protected", "emu_segment_types.S", HIGH);
   assert.equal(r.stdout, "segment types: ro rcode xonly ok\n", r.stderr);
   assert.equal(r.status, status(0x3f), r.stderr);

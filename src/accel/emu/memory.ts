@@ -22,6 +22,8 @@ import {
 } from "./paging.js";
 
 const CANONICAL_LIMIT = 2 ** 47;
+/** EFLAGS.VM: virtual-8086 mode. */
+const EFLAGS_VM = 1 << 17;
 /** The xAPIC register page. */
 const APIC_PAGE = 4096;
 
@@ -58,6 +60,13 @@ export class Memory implements PhysicalMemory {
   mmioAccesses = 0;
   /** Accesses the CPU makes on its own behalf (descriptor tables, the TSS, the IDT) ignore CPL 3. */
   supervisorOverride = false;
+  /**
+   * The linear address the last segmented access resolved to when its segment may be read but not written
+   * (read-only data, readable code), else -1. `linear` cannot tell reads from writes, so the type check of a
+   * write happens in `translateWrite`: a write to this address is a #GP(0) (SDM vol. 3, 5.5). Any access
+   * through a writable segment (a push, the other operand of MOVS) clears it first.
+   */
+  private readOnlyLin = -1;
   private readonly buffers = [
     new Uint8Array(0),
     new Uint8Array(1),
@@ -175,6 +184,7 @@ export class Memory implements PhysicalMemory {
   }
 
   translateWrite(lin: number): number {
+    if (lin === this.readOnlyLin && !this.supervisorOverride) fault(GP, 0);
     if (!(this.cpu.cr0 & CR0_PG)) return lin;
     const user = this.userAccess();
     const need = TLB_DIRTY | (user ? TLB_USER | TLB_WRITE : this.cpu.cr0 & CR0_WP ? TLB_WRITE : 0);
@@ -270,6 +280,7 @@ export class Memory implements PhysicalMemory {
     if (cpu.codeSize === 8) {
       const lin = seg >= FS && seg <= GS ? offset + cpu.segBase[seg]! : offset;
       if (lin < -CANONICAL_LIMIT || lin + size > CANONICAL_LIMIT) fault(seg === SS ? SS_VECTOR : GP, 0);
+      this.readOnlyLin = -1; // 64-bit mode checks no segment types
       return lin;
     }
     const attr = cpu.segAttr[seg]!;
@@ -277,7 +288,15 @@ export class Memory implements PhysicalMemory {
     if (attr & ATTR_UNUSABLE || (attr & 0x1c) === 0x14) this.checkSpecial(seg, attr, limit, offset, size);
     else if (offset + size - 1 > limit) fault(seg === SS ? SS_VECTOR : GP, 0);
     // Base and offset are below 2^32: ToUint32 wraps the sum at 4 GiB.
-    return (cpu.segBase[seg]! + offset) >>> 0;
+    const lin = (cpu.segBase[seg]! + offset) >>> 0;
+    // A writable data segment (S, data, W), or real and virtual-8086 mode, which check no types.
+    if ((attr & 0x1a) === 0x12 || !cpu.protectedMode || cpu.eflags & EFLAGS_VM) this.readOnlyLin = -1;
+    else {
+      // Execute-only code allows no data access at all; read-only data and readable code no write.
+      if ((attr & 0x1a) === 0x18) fault(GP, 0);
+      this.readOnlyLin = lin;
+    }
+    return lin;
   }
 
   /** Limit checks for an unusable (null) or expand-down segment. */
