@@ -1,13 +1,18 @@
 // Guests for what the emulator adds, each checking its own results and reporting through isa-debug-exit
-// (status (value << 1) | 1) and one line on COM1: mode switches made by the guest itself, #PF with CR2 and
-// error codes, exceptions in each mode, ring 3 trips, self-modifying code, and flags against hand-computed
-// values. A failed check prints " FAIL" and exits with its own code, listed in the guest's header comment.
-// Emulator only: they check the emulator against the SDM. Each was also validated under QEMU TCG 7.2 (a
-// -bios harness recreating tsvmm's entry states), which passes them all except where QEMU itself departs
-// from the SDM: it checks no segment limits (the real-mode #GP/#SS and the 32-bit #SS limit cases), raises
-// #GP instead of #SS for a non-canonical SS-relative access, leaves EXT clear in an error code raised while
-// delivering an exception, scales the IDT index in 64-bit error codes by 16, and leaves P clear in the
-// error code of a reserved-bit #PF.
+// (status (value << 1) | 1) and one line on COM1: mode switches made by the guest itself, paging and #PF
+// with CR2 and error codes, exceptions and traps in each mode, faults during delivery, ring 3 and what it
+// may not do, segment checks, self-modifying code, string instructions, and results and flags against
+// hand-computed values. A failed check prints " FAIL" and exits with its own code, listed in the guest's
+// header comment.
+// Emulator only: they check the emulator against the SDM. Each was also run under QEMU TCG 7.2 (a -bios
+// harness recreating tsvmm's entry states; -cpu max for RDTSCP and 1 GiB pages), which passes them all
+// except where QEMU itself departs from the SDM: it checks no segment limits, segment types on access or
+// null selectors on access, raises #GP instead of #SS for a non-canonical SS-relative access, saves the
+// target instead of the jump for a jump to a non-canonical address, leaves EXT clear in an error code
+// raised while delivering an exception, scales the IDT index in 64-bit error codes by 16, leaves P clear
+// in the error code of a reserved-bit #PF, and raises #UD for INT1. This host's nested KVM runs emu_flags,
+// emu_smc, emu_strings, emu_big_real and emu_segment_types as expected and fails the others on its own
+// emulation limits (KVM_INTERNAL_ERROR_EMULATION, no 32-bit paging, CR4.TSD ignored), so it is no reference.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { buildFlat } from "./helpers/build_guest.js";
