@@ -70,9 +70,15 @@ for (const accel of accelerators()) {
         "mem: lower=639 upper=64512",
         "module0: hello module",
         "mods: 2",
+        // The machine's one memory map (memory_map.ts), as the zero page and PVH get it too.
         "mmap: base=0000000000000000 len=000000000009fc00 type=1",
-        "mmap: base=000000000009fc00 len=0000000000060400 type=2",
+        "mmap: base=000000000009fc00 len=0000000000040400 type=2",
+        "mmap: base=00000000000e0000 len=0000000000010000 type=3",
+        "mmap: base=00000000000f0000 len=0000000000010000 type=2",
         "mmap: base=0000000000100000 len=0000000003f00000 type=1",
+        "mmap: base=00000000fec00000 len=0000000000001000 type=2",
+        "mmap: base=00000000fee00000 len=0000000000001000 type=2",
+        "mmap: base=00000000fffbc000 len=0000000000044000 type=2",
         "",
       ].join("\n"),
     );

@@ -202,7 +202,7 @@ async function main(argv: string[]): Promise<number> {
         return TIMEOUT_STATUS;
       }
       const d = result.description;
-      if (d.failed) process.stderr.write(`tsvmm: ${d.summary}\n${d.details ?? ""}\n`);
+      if (d.failed || d.details) process.stderr.write(`tsvmm: ${d.summary}\n${d.details ?? ""}\n`);
       // --reboot: a guest's reset starts the machine afresh from the same image, as a PC's would.
       if (quit || !(inv.reboot && result.reason.kind === "reset")) return d.status;
     }

@@ -15,6 +15,8 @@ const ET_EXEC = 2;
 const EM_386 = 3;
 const EM_X86_64 = 62;
 const PT_LOAD = 1;
+const PT_NOTE = 4;
+const VIRTUAL_ADDRESS_MASK = (1n << 48n) - 1n;
 
 interface ElfLayout {
   headerSize: number;
@@ -38,6 +40,8 @@ export interface ElfFile {
   bits: 32 | 64;
   entry: number;
   segments: ElfSegment[];
+  /** PT_NOTE segments: where in the file the notes are. */
+  notes: { offset: number; size: number }[];
 }
 
 export function isElf(data: Uint8Array): boolean {
@@ -58,9 +62,12 @@ export function parseElf(name: string, data: Uint8Array): ElfFile {
   const u16 = (at: number) => dv.getUint16(at, true);
   const u32 = (at: number) => dv.getUint32(at, true);
   const word = (at: number) => (bits === 32 ? u32(at) : u64(dv, at, name));
+  // Virtual addresses of 64-bit kernels sit in the top of the address space (0xffffffff81000000): kept as their
+  // low 48 bits, which identify a canonical address and keep differences within a segment exact.
+  const vaddr = (at: number) => (bits === 32 ? u32(at) : Number(dv.getBigUint64(at, true) & VIRTUAL_ADDRESS_MASK));
   if (u16(16) !== ET_EXEC) fail(`not an executable (ELF type ${u16(16)})`);
   if (u16(18) !== layout.machine) fail(`ELF${bits} for machine ${u16(18)}, expected ${layout.machine}`);
-  const entry = word(24);
+  const entry = vaddr(24);
   const phoff = word(bits === 32 ? 28 : 32);
   const phentsize = u16(bits === 32 ? 42 : 54);
   const phnum = u16(bits === 32 ? 44 : 56);
@@ -69,15 +76,22 @@ export function parseElf(name: string, data: Uint8Array): ElfFile {
   if (phoff + phnum * phentsize > data.length) fail("program headers lie outside the file");
 
   const segments: ElfSegment[] = [];
+  const notes: ElfFile["notes"] = [];
   for (let i = 0; i < phnum; i++) {
     const at = phoff + i * phentsize;
+    if (u32(at) === PT_NOTE) {
+      const note =
+        bits === 32 ? { offset: u32(at + 4), size: u32(at + 16) } : { offset: word(at + 8), size: word(at + 32) };
+      if (note.offset + note.size > data.length) fail(`note segment ${i} lies outside the file`);
+      notes.push(note);
+    }
     if (u32(at) !== PT_LOAD) continue;
     const s =
       bits === 32
         ? { offset: u32(at + 4), vaddr: u32(at + 8), paddr: u32(at + 12), filesz: u32(at + 16), memsz: u32(at + 20) }
         : {
             offset: word(at + 8),
-            vaddr: word(at + 16),
+            vaddr: vaddr(at + 16),
             paddr: word(at + 24),
             filesz: word(at + 32),
             memsz: word(at + 40),
@@ -87,7 +101,7 @@ export function parseElf(name: string, data: Uint8Array): ElfFile {
     if (s.memsz > 0) segments.push(s);
   }
   if (segments.length === 0) fail("no loadable segments");
-  return { bits, entry, segments };
+  return { bits, entry, segments, notes };
 }
 
 function u64(dv: DataView, at: number, name: string): number {

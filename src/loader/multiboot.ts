@@ -1,13 +1,8 @@
 // Multiboot v1 (Multiboot Specification 0.6.96): the header in the first 8 KiB, the kernel loaded by its
 // a.out-kludge address fields (flag 16) or its ELF program headers, modules after it, and a Multiboot
 // information structure with the memory map, command line and module list for the kernel to read.
-import {
-  EBDA_START,
-  HIGH_MEMORY_START,
-  MULTIBOOT_INFO_ADDR,
-  MULTIBOOT_INFO_RANGE,
-  type ReservedRange,
-} from "../arch/x86/layout.js";
+import { MULTIBOOT_INFO_ADDR, MULTIBOOT_INFO_RANGE, type ReservedRange } from "../arch/x86/layout.js";
+import { conventionalAndExtended, memoryMap } from "../arch/x86/memory_map.js";
 import { UserError } from "../errors.js";
 import type { GuestMemory } from "../memory/guest_memory.js";
 import { isElf, loadElf, parseElf } from "./elf.js";
@@ -46,8 +41,7 @@ const INFO = {
 const INFO_SIZE = 0x100;
 const MODULE_ENTRY_SIZE = 16;
 const MMAP_ENTRY_SIZE = 24; // the size field (4) + base (8) + length (8) + type (4)
-const MEMORY_AVAILABLE = 1;
-const MEMORY_RESERVED = 2;
+const KIB_SHIFT = 10;
 const PAGE = 0x1000;
 
 // Where things go inside the Multiboot information area.
@@ -191,16 +185,6 @@ function loadModules(
   return placed;
 }
 
-/** The BIOS-style memory map: conventional memory, the reserved EBDA/VGA/BIOS hole, then extended memory. */
-function memoryMap(ramSize: number): [base: number, length: number, type: number][] {
-  const map: [number, number, number][] = [
-    [0, EBDA_START, MEMORY_AVAILABLE],
-    [EBDA_START, HIGH_MEMORY_START - EBDA_START, MEMORY_RESERVED],
-  ];
-  if (ramSize > HIGH_MEMORY_START) map.push([HIGH_MEMORY_START, ramSize - HIGH_MEMORY_START, MEMORY_AVAILABLE]);
-  return map;
-}
-
 function writeInfo(memory: GuestMemory, name: string, cmdline: string, modules: readonly PlacedModule[]): number {
   memory.fill(MULTIBOOT_INFO_ADDR, MULTIBOOT_INFO_RANGE.size);
   const info = MULTIBOOT_INFO_ADDR;
@@ -218,17 +202,18 @@ function writeInfo(memory: GuestMemory, name: string, cmdline: string, modules: 
     return at;
   };
 
-  const ramSize = memory.size;
-  const map = memoryMap(ramSize);
-  map.forEach(([base, length, type], i) => {
+  // The machine's one memory map (memory_map.ts): Multiboot's types are the E820 ones.
+  const map = memoryMap(memory.regions);
+  map.forEach(({ addr, size, type }, i) => {
     const e = MMAP_AT + i * MMAP_ENTRY_SIZE;
     memory.writeU32(e, MMAP_ENTRY_SIZE - 4); // size excludes the size field itself
-    memory.writeU64(e + 4, BigInt(base));
-    memory.writeU64(e + 12, BigInt(length));
+    memory.writeU64(e + 4, BigInt(addr));
+    memory.writeU64(e + 12, BigInt(size));
     memory.writeU32(e + 20, type);
   });
-  set(INFO.memLower, EBDA_START >> 10);
-  set(INFO.memUpper, Math.max(0, ramSize - HIGH_MEMORY_START) >> 10);
+  const { lower, upper } = conventionalAndExtended(map);
+  set(INFO.memLower, lower >> KIB_SHIFT);
+  set(INFO.memUpper, upper >> KIB_SHIFT);
   set(INFO.mmapAddr, MMAP_AT);
   set(INFO.mmapLength, map.length * MMAP_ENTRY_SIZE);
   set(INFO.cmdline, putString(cmdline));

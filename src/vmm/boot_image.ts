@@ -5,6 +5,7 @@ import { writeAcpiTables } from "../arch/x86/acpi.js";
 import { reservedFor } from "../arch/x86/boot.js";
 import type { Regs } from "../arch/x86/cpu_state.js";
 import {
+  ACPI_RSDP_ADDR,
   DEFAULT_HIGH_LOAD_ADDR,
   DEFAULT_LOAD_ADDR,
   FIRMWARE_TABLE_RANGES,
@@ -12,18 +13,18 @@ import {
   type ReservedRange,
 } from "../arch/x86/layout.js";
 import { writeMpTable } from "../arch/x86/mptable.js";
-import type { EntryMode } from "../arch/x86/regs.js";
+import type { BootEntryMode, EntryMode } from "../arch/x86/regs.js";
 import { UserError } from "../errors.js";
 import { SEED_CODE, SEED_REGS } from "../guests/seed.js";
 import { loadFlat } from "../loader/flat.js";
-import { loadKernel } from "../loader/kernel.js";
+import { type KernelKind, loadKernel } from "../loader/kernel.js";
 import type { GuestMemory } from "../memory/guest_memory.js";
 import type { FlatImage, KernelImage } from "./machine_config.js";
 
 /** What was booted, and how. */
 export interface BootInfo {
-  format: "flat" | "multiboot" | "elf32" | "elf64";
-  mode: EntryMode;
+  format: "flat" | KernelKind;
+  mode: BootEntryMode;
   entry: number;
   segments: { gpa: number; size: number }[];
 }
@@ -50,7 +51,9 @@ export function loadBootImage(
   // The MP table and ACPI tables are written with the irqchip: images must leave them alone.
   const firmware: readonly ReservedRange[] = platform.irqchip ? FIRMWARE_TABLE_RANGES : [];
   const loaded =
-    image?.kind === "kernel" ? loadKernelImage(memory, image, firmware) : loadFlatImage(memory, image, firmware);
+    image?.kind === "kernel"
+      ? loadKernelImage(memory, image, firmware, platform.irqchip)
+      : loadFlatImage(memory, image, firmware);
   if (platform.irqchip) {
     // How a guest finds its CPUs, the IOAPIC and the ISA interrupt routing without a BIOS.
     writeMpTable(memory, platform.cpus);
@@ -77,11 +80,17 @@ function loadFlatImage(
   return { boot: { format: "flat", mode, entry, segments: loaded.segments }, regs: given ? {} : SEED_REGS };
 }
 
-function loadKernelImage(memory: GuestMemory, image: KernelImage, firmware: readonly ReservedRange[]): LoadedBoot {
+function loadKernelImage(
+  memory: GuestMemory,
+  image: KernelImage,
+  firmware: readonly ReservedRange[],
+  acpi: boolean,
+): LoadedBoot {
   const k = loadKernel(memory, image.name, image.data, {
     cmdline: image.cmdline ?? "",
     modules: image.modules ?? [],
     reserved: firmware,
+    acpiRsdpAddr: acpi ? ACPI_RSDP_ADDR : 0,
   });
   return { boot: { format: k.kind, mode: k.mode, entry: k.entry, segments: k.segments }, regs: k.regs };
 }

@@ -2,6 +2,8 @@
 // running a vCPU can build its own. Device models stay unaware of ports and threads: this file wires them.
 // The set is QEMU's test machine: COM1, isa-debug-exit, fw_cfg, POST codes and the PICs' mask registers.
 import { type BusDevice, IoBus } from "../bus/io_bus.js";
+import { AcpiPmTimer, PM_TIMER_PORT, PM_TIMER_SIZE } from "../devices/irqchip/pm_timer.js";
+import { ACPI_PM_PORT_COUNT, ACPI_PM1A_EVT_PORT, AcpiPm } from "../devices/legacy/acpi_pm.js";
 import { CmosRtc } from "../devices/legacy/cmos_rtc.js";
 import { DebugExit } from "../devices/legacy/debug_exit.js";
 import { FwCfg } from "../devices/legacy/fw_cfg.js";
@@ -10,6 +12,7 @@ import { I8259Mask } from "../devices/legacy/i8259_mask.js";
 import { PostCode } from "../devices/legacy/post_code.js";
 import { ResetControlRegister, SystemControlPortA } from "../devices/legacy/reset_control.js";
 import { UART_IER, UART_REGISTER_COUNT, Uart16550 } from "../devices/legacy/uart16550.js";
+import { hostClock } from "./machine_clock.js";
 import type { StopReason } from "./vcpu_loop.js";
 
 // Legacy PC port assignments.
@@ -144,6 +147,13 @@ export function buildDevices(config: DeviceConfig, ctx: DeviceContext): Devices 
   bus.registerPio(FW_CFG_PORT, FW_CFG_PORT_COUNT, fwCfg, "fw_cfg");
   bus.registerPio(POST_CODE_PORT, 1, new PostCode(), "post-code");
   ctx.irqChip?.register(bus);
+  if (config.irqchip) {
+    // The ACPI fixed hardware the FADT announces (written with the irqchip): PM1a blocks, and under KVM,
+    // whose irqchip has no PM timer, the timer (the emulator's PcIrqChip has its own on the machine clock).
+    const powerOff = () => ctx.requestStop({ kind: "system-event", event: "poweroff", detail: "ACPI S5" });
+    bus.registerPio(ACPI_PM1A_EVT_PORT, ACPI_PM_PORT_COUNT, new AcpiPm(powerOff), "acpi-pm1a");
+    if (!ctx.irqChip) bus.registerPio(PM_TIMER_PORT, PM_TIMER_SIZE, new AcpiPmTimer(hostClock), "pm-timer");
+  }
   if (!config.irqchip) {
     bus.registerPio(PIC_MASTER_PORT, PIC_PORT_COUNT, new I8259Mask(), "pic-master");
     bus.registerPio(PIC_SLAVE_PORT, PIC_PORT_COUNT, new I8259Mask(), "pic-slave");

@@ -124,8 +124,9 @@ export class Machine {
     if (this.config.consoleInput) this.input.attach(this.config.consoleInput);
     try {
       const r = await threads.run();
-      const description = describeStop(r.reason, r.vcpu, this.memory);
-      return { reason: r.reason, status: description.status, description, stats: r.stats, accel: this.accel };
+      const reason = linuxTripleFaultResets(this.boot, r.reason);
+      const description = describeStop(reason, r.vcpu, this.memory);
+      return { reason, status: description.status, description, stats: r.stats, accel: this.accel };
     } finally {
       clearInterval(probe);
       this.input.detach();
@@ -170,6 +171,15 @@ export class Machine {
     this.memory.close();
     this.accelerator.close();
   }
+}
+
+/**
+ * A Linux kernel triple-faults on purpose to reset the machine (reboot=t, the last resort of its reboot
+ * sequence); on a PC the chipset turns the shutdown cycle into a reset. Other guests' triple faults stay faults.
+ */
+function linuxTripleFaultResets(boot: BootInfo, reason: StopReason): StopReason {
+  const linux = boot.format === "bzimage" || boot.format === "pvh";
+  return linux && reason.kind === "shutdown" ? { kind: "reset", tripleFault: true } : reason;
 }
 
 export function createMachine(config: MachineConfig = {}): Machine {

@@ -32,7 +32,10 @@ export function describeStop(reason: StopReason, vcpu: AccelVcpu, memory: GuestM
     case "exit":
       return ok(`guest exited with code ${reason.code}`, ((reason.code << 1) | 1) & 0xff);
     case "reset":
-      return ok("guest reset the machine");
+      // A triple fault that resets (reboot=t) keeps the vCPU state in the report: it may be no reboot at all.
+      return reason.tripleFault
+        ? { ...ok("guest reset the machine by a triple fault"), details: describeCpuState(vcpu, memory) }
+        : ok("guest reset the machine");
     case "system-event":
       if (reason.event === "poweroff") return ok("guest powered off");
       if (reason.event === "reset") return ok("guest reset");

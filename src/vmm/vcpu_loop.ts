@@ -10,7 +10,7 @@ export type StopReason =
   | { kind: "halt" }
   | { kind: "stopped" } // the host asked the vCPU to stop
   | { kind: "exit"; code: number } // a device (e.g. a debug-exit port) ended the VM with a status
-  | { kind: "reset" } // the guest reset the machine (i8042, port 0x92, 0xcf9)
+  | { kind: "reset"; tripleFault?: boolean } // the guest reset the machine (i8042, port 0x92, 0xcf9; a Linux triple fault)
   | { kind: "shutdown" } // triple fault
   | { kind: "system-event"; event: "poweroff" | "reset" | "crash"; detail: string } // the accelerator's
   | { kind: "debug"; pc: bigint } // a single step, when the caller stopped there

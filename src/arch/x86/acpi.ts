@@ -4,11 +4,9 @@
 //
 // What a Linux guest makes of them: the MADT gives it its CPUs, the IOAPIC and the ISA routing at boot
 // (acpi_boot_init). The FADT is a full (not hardware-reduced) one, because HW_REDUCED_ACPI makes Linux drop the
-// PIC and the PIT. It has no PM1a event/control blocks, since tsvmm models no ACPI PM registers: ACPICA logs
-// "Required FADT field Pm1aEventBlock/Pm1aControlBlock has zero address", and the interpreter, started late in
-// boot, then fails to enable fixed events and Linux turns ACPI off; CPUs and IOAPIC are set up by then, so the
-// boot goes on. For ACPI shutdown (\_S5 in the DSDT plus SLP_TYP/SLP_EN in PM1a_CNT) and a working SCI, a PM
-// register device and those blocks come together; the empty DSDT needs nothing else to boot.
+// PIC and the PIT. It announces the PM1a event and control blocks and the PM timer (devices/legacy/acpi_pm.ts,
+// devices/irqchip/pm_timer.ts), and the reset register (0xcf9, value 6: reset_control.ts); the DSDT holds only
+// \_S5, the sleep type that PM1a_CNT turns into a power-off. No GPE blocks: nothing raises the SCI.
 import type { GuestMemory } from "../../memory/guest_memory.js";
 import { alignUp, TableBytes } from "./firmware_bytes.js";
 import {
@@ -22,6 +20,20 @@ import {
   LINT1,
 } from "./interrupt_topology.js";
 import { ACPI_RSDP_ADDR, ACPI_TABLES_ADDR, ACPI_TABLES_END, IOAPIC_ADDR, LAPIC_ADDR } from "./layout.js";
+
+// The fixed-hardware blocks the FADT announces, where the device models are (named here, not imported: the
+// firmware tables know addresses, not device models; test/firmware_tables checks that they agree).
+export const PM1A_EVT_BLK = 0x600;
+const PM1_EVT_LEN = 4;
+export const PM1A_CNT_BLK = 0x604;
+const PM1_CNT_LEN = 2;
+export const PM_TMR_BLK = 0x608;
+const PM_TMR_LEN = 4;
+/** SLP_TYP for S5 in PM1_CNT, which the DSDT's \_S5 package announces. */
+export const S5_SLEEP_TYPE = 5;
+/** The reset register: the Reset Control Register at 0xcf9, written 6 (SYS_RST | RST_CPU: a hard reset). */
+export const RESET_REG_PORT = 0xcf9;
+export const RESET_VALUE = 0x06;
 
 const OEM_ID = "TSVMM";
 const OEM_REVISION = 1;
@@ -77,13 +89,24 @@ const FADT_SIZE = 276;
 const FADT_FIRMWARE_CTRL = 36;
 const FADT_DSDT = 40;
 const FADT_SCI_INT = 46;
+const FADT_PM1A_EVT_BLK = 56;
+const FADT_PM1A_CNT_BLK = 64;
+const FADT_PM_TMR_BLK = 76;
+const FADT_PM1_EVT_LEN = 88;
+const FADT_PM1_CNT_LEN = 89;
+const FADT_PM_TMR_LEN = 91;
 const FADT_P_LVL2_LAT = 96;
 const FADT_P_LVL3_LAT = 98;
 const FADT_IAPC_BOOT_ARCH = 109;
 const FADT_FLAGS = 112;
+const FADT_RESET_REG = 116;
+const FADT_RESET_VALUE = 128;
 const FADT_MINOR_VERSION_OFFSET = 131;
 const FADT_X_FIRMWARE_CTRL = 132;
 const FADT_X_DSDT = 140;
+const FADT_X_PM1A_EVT_BLK = 148;
+const FADT_X_PM1A_CNT_BLK = 172;
+const FADT_X_PM_TMR_BLK = 208;
 const FADT_HYPERVISOR_VENDOR = 268;
 const HYPERVISOR_VENDOR_SIZE = 8;
 
@@ -108,7 +131,31 @@ const FLAG_WBINVD = 1 << 0; // WBINVD flushes caches correctly: required of ACPI
 const FLAG_PROC_C1 = 1 << 2; // C1 (HLT) works on every processor
 const FLAG_PWR_BUTTON = 1 << 4; // no fixed-feature power button
 const FLAG_SLP_BUTTON = 1 << 5; // no fixed-feature sleep button
-const FADT_FLAGS_VALUE = FLAG_WBINVD | FLAG_PROC_C1 | FLAG_PWR_BUTTON | FLAG_SLP_BUTTON;
+const FLAG_RESET_REG_SUP = 1 << 10; // the reset register is supported
+const FADT_FLAGS_VALUE = FLAG_WBINVD | FLAG_PROC_C1 | FLAG_PWR_BUTTON | FLAG_SLP_BUTTON | FLAG_RESET_REG_SUP;
+
+// Generic Address Structure (5.2.3.2): space ID, bit width, bit offset, access size, 64-bit address.
+const GAS_SYSTEM_IO = 1;
+const GAS_ACCESS_BYTE = 1;
+const GAS_ACCESS_WORD = 2;
+const GAS_ACCESS_DWORD = 3;
+const BITS_PER_BYTE = 8;
+
+// The DSDT's AML body (ACPI 6.3, 20.2): Name (_S5, Package (4) { S5, S5, 0, 0 }): SLP_TYPa, SLP_TYPb, reserved.
+const AML_NAME_OP = 0x08;
+const AML_PACKAGE_OP = 0x12;
+const AML_BYTE_PREFIX = 0x0a;
+const AML_ZERO_OP = 0x00;
+const S5_PACKAGE_ELEMENTS = [AML_BYTE_PREFIX, S5_SLEEP_TYPE, AML_BYTE_PREFIX, S5_SLEEP_TYPE, AML_ZERO_OP, AML_ZERO_OP];
+/** PkgLength (one byte, as the package is short) counts itself, NumElements and the elements. */
+const S5_AML = [
+  AML_NAME_OP,
+  ..."_S5_".split("").map((c) => c.charCodeAt(0)),
+  AML_PACKAGE_OP,
+  2 + S5_PACKAGE_ELEMENTS.length,
+  4,
+  ...S5_PACKAGE_ELEMENTS,
+];
 
 // MADT (5.2.12), revision 5: ACPI 6.3, where Linux also honours the "online capable" processor flag.
 const MADT_REVISION = 5;
@@ -151,9 +198,24 @@ function finishTable(t: TableBytes): TableBytes {
   return t;
 }
 
-/** The DSDT: a header and an empty AML body (no devices, no \_S5: see the note at the top). */
+const DSDT_SIZE = HEADER_SIZE + S5_AML.length;
+
+/** The DSDT: a header and the \_S5 object (no devices: see the note at the top). */
 function dsdt(): TableBytes {
-  return finishTable(table("DSDT", HEADER_SIZE, DSDT_REVISION));
+  const t = table("DSDT", DSDT_SIZE, DSDT_REVISION);
+  S5_AML.forEach((b, i) => {
+    t.u8(HEADER_SIZE + i, b);
+  });
+  return finishTable(t);
+}
+
+/** A Generic Address Structure for `bytes` bytes of I/O space at `port`. */
+function ioAddress(t: TableBytes, at: number, port: number, bytes: number, access: number): void {
+  t.u8(at, GAS_SYSTEM_IO);
+  t.u8(at + 1, bytes * BITS_PER_BYTE);
+  t.u8(at + 2, 0);
+  t.u8(at + 3, access);
+  t.u64(at + 4, port);
 }
 
 /** The FACS has no header and no checksum. */
@@ -173,6 +235,18 @@ function fadt(dsdtAddr: number, facsAddr: number): TableBytes {
   t.u32(FADT_DSDT, dsdtAddr);
   t.u64(FADT_X_DSDT, dsdtAddr);
   t.u16(FADT_SCI_INT, SCI_IRQ);
+  // The fixed-hardware blocks, in both the 32-bit and the extended (GAS) forms, agreeing.
+  t.u32(FADT_PM1A_EVT_BLK, PM1A_EVT_BLK);
+  t.u8(FADT_PM1_EVT_LEN, PM1_EVT_LEN);
+  ioAddress(t, FADT_X_PM1A_EVT_BLK, PM1A_EVT_BLK, PM1_EVT_LEN, GAS_ACCESS_WORD);
+  t.u32(FADT_PM1A_CNT_BLK, PM1A_CNT_BLK);
+  t.u8(FADT_PM1_CNT_LEN, PM1_CNT_LEN);
+  ioAddress(t, FADT_X_PM1A_CNT_BLK, PM1A_CNT_BLK, PM1_CNT_LEN, GAS_ACCESS_WORD);
+  t.u32(FADT_PM_TMR_BLK, PM_TMR_BLK);
+  t.u8(FADT_PM_TMR_LEN, PM_TMR_LEN);
+  ioAddress(t, FADT_X_PM_TMR_BLK, PM_TMR_BLK, PM_TMR_LEN, GAS_ACCESS_DWORD);
+  ioAddress(t, FADT_RESET_REG, RESET_REG_PORT, 1, GAS_ACCESS_BYTE);
+  t.u8(FADT_RESET_VALUE, RESET_VALUE);
   t.u16(FADT_P_LVL2_LAT, C2_NOT_SUPPORTED);
   t.u16(FADT_P_LVL3_LAT, C3_NOT_SUPPORTED);
   t.u16(FADT_IAPC_BOOT_ARCH, IAPC_BOOT_ARCH);
@@ -278,7 +352,7 @@ export function writeAcpiTables(memory: GuestMemory, cpus: number): void {
     cursor = addr + size;
     return addr;
   };
-  const dsdtAddr = place(HEADER_SIZE);
+  const dsdtAddr = place(DSDT_SIZE);
   const facsAddr = place(FACS_SIZE, FACS_ALIGN);
   const fadtAddr = place(FADT_SIZE);
   const madtAddr = place(madtLength(cpus));

@@ -6,7 +6,15 @@ import type { Regs, Sregs } from "./cpu_state.js";
 import { writeGdt } from "./gdt.js";
 import { GDT_RANGE, PAGE_TABLES_RANGE, type ReservedRange, STACK_RANGE } from "./layout.js";
 import { writeLongModePageTables, writePaged32PageTables } from "./paging.js";
-import { type EntryMode, longModeEntry, paged32Entry, protectedModeEntry, realModeEntry, zeroRegs } from "./regs.js";
+import {
+  type BootEntryMode,
+  linux64Entry,
+  longModeEntry,
+  paged32Entry,
+  protectedModeEntry,
+  realModeEntry,
+  zeroRegs,
+} from "./regs.js";
 
 export interface EntryState {
   sregs: Sregs;
@@ -14,7 +22,7 @@ export interface EntryState {
 }
 
 /** The ranges of guest memory that entering `mode` overwrites. */
-export function reservedFor(mode: EntryMode): ReservedRange[] {
+export function reservedFor(mode: BootEntryMode): ReservedRange[] {
   switch (mode) {
     case "real":
       return [];
@@ -22,14 +30,15 @@ export function reservedFor(mode: EntryMode): ReservedRange[] {
       return [GDT_RANGE, STACK_RANGE];
     case "paged32":
     case "long":
+    case "linux64":
       return [GDT_RANGE, STACK_RANGE, PAGE_TABLES_RANGE];
   }
 }
 
 /** Builds the entry state for `mode` from the vCPU's current special registers. */
-export function enterMode(mode: EntryMode, memory: GuestMemory, sregs: Sregs, entry: number): EntryState {
+export function enterMode(mode: BootEntryMode, memory: GuestMemory, sregs: Sregs, entry: number): EntryState {
   const regs = zeroRegs();
-  if (mode !== "real") writeGdt(memory);
+  if (mode !== "real") writeGdt(memory, mode === "linux64" ? "linux" : "tsvmm");
   switch (mode) {
     case "real":
       realModeEntry(sregs, regs, entry);
@@ -42,6 +51,9 @@ export function enterMode(mode: EntryMode, memory: GuestMemory, sregs: Sregs, en
       break;
     case "long":
       longModeEntry(sregs, regs, entry, writeLongModePageTables(memory));
+      break;
+    case "linux64":
+      linux64Entry(sregs, regs, entry, writeLongModePageTables(memory));
       break;
   }
   return { sregs, regs };

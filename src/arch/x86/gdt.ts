@@ -33,6 +33,20 @@ const GDT: Descriptor[] = [
 ];
 export const GDT_LIMIT = GDT.length * 8 - 1;
 
+/**
+ * The GDT Linux's 64-bit boot protocol asks for (Documentation/arch/x86/boot.rst, "64-bit Boot Protocol"):
+ * flat 4 GiB segments at __BOOT_CS (0x10, execute/read; here 64-bit) and __BOOT_DS (0x18, read/write).
+ */
+export const LINUX_BOOT_CS = 0x10;
+export const LINUX_BOOT_DS = 0x18;
+const LINUX_BOOT_GDT: Descriptor[] = [
+  { flags: 0, base: 0, limit: 0 },
+  { flags: 0, base: 0, limit: 0 },
+  { flags: CODE64_FLAGS, base: 0, limit: FLAT_LIMIT },
+  { flags: DATA_FLAGS, base: 0, limit: FLAT_LIMIT },
+];
+export const LINUX_BOOT_GDT_LIMIT = LINUX_BOOT_GDT.length * 8 - 1;
+
 function encode(d: Descriptor): bigint {
   const { flags, base, limit } = d;
   return (
@@ -44,15 +58,15 @@ function encode(d: Descriptor): bigint {
   );
 }
 
-export function writeGdt(memory: GuestMemory): void {
-  GDT.forEach((d, i) => {
+export function writeGdt(memory: GuestMemory, table: "tsvmm" | "linux" = "tsvmm"): void {
+  (table === "linux" ? LINUX_BOOT_GDT : GDT).forEach((d, i) => {
     memory.writeU64(GDT_ADDR + i * 8, encode(d));
   });
 }
 
 /** The segment register contents a processor loads for `selector` from the boot GDT. */
-export function segmentFor(selector: number): Segment {
-  const d = GDT[selector >> 3];
+export function segmentFor(selector: number, table: "tsvmm" | "linux" = "tsvmm"): Segment {
+  const d = (table === "linux" ? LINUX_BOOT_GDT : GDT)[selector >> 3];
   if (!d) throw new RangeError(`selector 0x${selector.toString(16)} is outside the boot GDT`);
   const g = (d.flags >> 15) & 1;
   return {

@@ -6,6 +6,7 @@
 //   0x9000  page tables: PML4 (long mode) or the page directory (paged32)
 //   0xa000  PDPT, then four page directories at 0xb000-0xefff (long mode, 2 MiB pages, first 4 GiB)
 //   0x10000 Multiboot information: the info structure, memory map, command line, module list
+//   0x20000 Linux: the zero page (struct boot_params) or the PVH start info, then the command line (to 0x2ffff)
 //   0x9fc00 MP table (MP floating pointer + configuration table), in the EBDA
 //   0xe0000 ACPI: the RSDP (found by the BIOS-area scan), then RSDT/XSDT, MADT, FADT, DSDT up to 0xeffff
 //   0x100000 (1 MiB) default load address of flat protected/long-mode binaries; kernels load here
@@ -32,6 +33,11 @@ export const PAGE_TABLES_END = PD_ADDR + PD_COUNT * 0x1000;
 export const MULTIBOOT_INFO_ADDR = 0x10000;
 export const MULTIBOOT_INFO_END = 0x20000;
 
+/** Linux boots (bzImage, PVH): the zero page or hvm_start_info, its memory map, then the command line. */
+export const LINUX_BOOT_INFO_ADDR = 0x20000;
+export const LINUX_CMDLINE_ADDR = 0x21000;
+export const LINUX_BOOT_INFO_END = 0x30000;
+
 export const MPTABLE_ADDR = 0x9fc00;
 export const MPTABLE_END = 0xa0000;
 export const ACPI_RSDP_ADDR = 0xe0000;
@@ -48,6 +54,11 @@ export const LAPIC_ADDR = 0xfee00000;
 /** Conventional memory ends below the extended BIOS data area; 0xa0000-0xfffff is VGA and BIOS space. */
 export const EBDA_START = 0x9fc00;
 export const HIGH_MEMORY_START = 0x100000;
+/** Where PCs keep the firmware (BIOS flash) below 4 GiB; tsvmm puts KVM's TSS and identity-map page there. */
+export const FIRMWARE_WINDOW_START = KVM_IDENTITY_MAP_ADDR;
+export const FOUR_GIB = 2 ** 32;
+/** The IOAPIC's and the local APIC's MMIO pages. */
+export const APIC_MMIO_SIZE = 0x1000;
 
 /** Default guest RAM: 128 MiB, mapped from guest physical 0 (pages cost nothing until touched). */
 export const DEFAULT_MEMORY_SIZE = 128 << 20;
@@ -90,3 +101,8 @@ export const ACPI_RANGE: ReservedRange = {
   what: "the ACPI tables",
 };
 export const FIRMWARE_TABLE_RANGES = [MPTABLE_RANGE, ACPI_RANGE];
+export const LINUX_BOOT_INFO_RANGE: ReservedRange = {
+  gpa: LINUX_BOOT_INFO_ADDR,
+  size: LINUX_BOOT_INFO_END - LINUX_BOOT_INFO_ADDR,
+  what: "the Linux boot information",
+};

@@ -3,7 +3,17 @@
 
 import { CR0_ET, CR0_PE, CR0_PG, CR4_PAE, CR4_PSE, EFER_LMA, EFER_LME } from "./cpu_mode.js";
 import type { Regs, Segment, Sregs } from "./cpu_state.js";
-import { GDT_LIMIT, SELECTOR_CODE32, SELECTOR_CODE64, SELECTOR_DATA, SELECTOR_TSS, segmentFor } from "./gdt.js";
+import {
+  GDT_LIMIT,
+  LINUX_BOOT_CS,
+  LINUX_BOOT_DS,
+  LINUX_BOOT_GDT_LIMIT,
+  SELECTOR_CODE32,
+  SELECTOR_CODE64,
+  SELECTOR_DATA,
+  SELECTOR_TSS,
+  segmentFor,
+} from "./gdt.js";
 import { BOOT_STACK_POINTER, GDT_ADDR } from "./layout.js";
 
 /** RFLAGS bit 1 is reserved and always set. */
@@ -11,6 +21,8 @@ export const RFLAGS_RESERVED = 0x2n;
 
 export const ENTRY_MODES = ["real", "protected", "paged32", "long"] as const;
 export type EntryMode = (typeof ENTRY_MODES)[number];
+/** How images the VMM loads may be entered: a mode, or Linux's 64-bit boot protocol (long mode, its own GDT). */
+export type BootEntryMode = EntryMode | "linux64";
 
 export function zeroRegs(): Regs {
   return {
@@ -99,4 +111,15 @@ export function longModeEntry(sregs: Sregs, regs: Regs, entry: number, cr3: bigi
   sregs.cr4 = CR4_PAE;
   sregs.cr0 |= CR0_PG;
   sregs.efer = EFER_LME | EFER_LMA;
+}
+
+/**
+ * Linux's 64-bit boot protocol: long mode with the identity map from `cr3`, CS = __BOOT_CS and DS/ES/SS =
+ * __BOOT_DS from the Linux boot GDT, interrupts off. RSI (the zero page) is the loader's to set.
+ */
+export function linux64Entry(sregs: Sregs, regs: Regs, entry: number, cr3: bigint): void {
+  longModeEntry(sregs, regs, entry, cr3);
+  sregs.gdt = { base: BigInt(GDT_ADDR), limit: LINUX_BOOT_GDT_LIMIT };
+  sregs.cs = segmentFor(LINUX_BOOT_CS, "linux");
+  for (const name of DATA_SEGMENTS) sregs[name] = segmentFor(LINUX_BOOT_DS, "linux");
 }
