@@ -148,3 +148,9 @@ test("faults while delivering: #PF pushing a #UD, #GP or INT frame is delivered 
   assert.equal(r.stdout, "nested faults: ud gp int pf ok\n", r.stderr);
   assert.equal(r.status, status(0x2d), r.stderr);
 });
+
+test("MSRs: the list a kernel touches reads, the writable ones read back, the SDM's #GP cases fault", () => {
+  const r = runEmu("long", "emu_msrs.S", HIGH);
+  assert.equal(r.stdout, "msrs: read write tsc gp ok\n", r.stderr);
+  assert.equal(r.status, status(0x2b), r.stderr);
+});

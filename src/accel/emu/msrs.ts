@@ -160,9 +160,20 @@ export function writeMsr(cpu: Cpu, index: number, value: bigint): void {
       cpu.kernelGsBase = canonical(value);
       return;
     case MSR_PAT:
+      // Each of the eight entries holds a memory type: 0, 1, 4, 5, 6 or 7; writing another one is a #GP
+      // (SDM vol. 3, "Page Attribute Table").
+      for (let shift = 0n; shift < 64n; shift += 8n) {
+        const type = (value >> shift) & 0xffn;
+        if (type === 2n || type === 3n || type > 7n) gp();
+      }
+      cpu.msrs.set(index, value);
+      return;
+    case MSR_TSC_AUX:
+      if (value >> 32n) gp(); // bits 63:32 are reserved
+      cpu.msrs.set(index, value);
+      return;
     case MSR_MISC_ENABLE:
     case MSR_MTRR_DEF_TYPE:
-    case MSR_TSC_AUX:
       cpu.msrs.set(index, value);
       return;
     default:
