@@ -1,5 +1,6 @@
 # emu_mode_switch: the guest itself climbs from real mode to protected mode, to 32-bit paging and on to
-# long mode, checking each step from inside before it prints it.
+# long mode, then comes back down through compatibility mode and 16-bit protected mode to real mode,
+# checking each step from inside before it prints it.
 # Build: buildFlat("emu_mode_switch.S", 0x1000); run: tsvmm run [--mode real] FILE (load 0x1000).
 # Steps and what each one checks (a failed check prints " FAIL" and exits with its code, listed below):
 #   real       CR0.PE=0 (1); segment arithmetic: 0x2000:0x0010 and 0x1ff0:0x0110 both reach linear 0x20010 (2)
@@ -15,7 +16,13 @@
 #              the 64-bit code segment: byte 0x40 is a REX prefix (14); EFER reads back LME|LMA (15); a 64-bit
 #              add carries out of bit 63 (16); 64-bit shifts (17); a read through the higher-half alias
 #              0xffff800000030000 sees physical 0x30000 (18); a 64-bit push moves RSP by 8 (19)
-# Expected output on COM1: "mode switch: real -> protected -> paged -> long\n"
+#   compat     a far return (LRETQ) to the 32-bit code segment: EFER.LMA still 1 (20), CS 0x08 (21)
+#   protected  paging off leaves IA-32e mode: LMA reads 0 (22); LME and PAE cleared; memory above 1 MiB
+#              reads back, unpaged (23)
+#   real       a far jump to 16-bit code (0x28), data segments 0x30, CR0.PE cleared, a far jump to 0:real2:
+#              CR0.PE reads 0 (24), CS is 0 (25), segment arithmetic: GS 0x0001 reaches what FS (base 0
+#              from its descriptor) wrote at 0x10 (26)
+# Expected output on COM1: "mode switch: real -> protected -> paged -> long -> compat -> protected -> real\n"
 # Exit: 0x30 to port 0xf4 (isa-debug-exit) -> status (0x30<<1)|1 = 97.
 # Memory used: stack below 0x7000, page tables at 0x20000-0x24fff, data at 0x30000 and 0x200000.
 	.code16
@@ -204,6 +211,79 @@ puts32:
 	jmp 1b
 2:	ret
 
+compat32:
+	mov $0xc0000080, %ecx
+	rdmsr
+	mov $20, %bl
+	test $0x400, %eax		# still IA-32e mode: LMA
+	jz fail32
+	mov %cs, %eax
+	mov $21, %bl
+	cmp $0x08, %eax
+	jne fail32
+	mov $s_compat, %esi
+	call puts32
+	mov %cr0, %eax			# ... paging off, which leaves IA-32e mode ...
+	and $0x7fffffff, %eax
+	mov %eax, %cr0
+	jmp 1f
+1:	mov $0xc0000080, %ecx
+	rdmsr
+	mov $22, %bl
+	test $0x400, %eax		# LMA clear
+	jnz fail32
+	and $~0x100, %eax		# LME off too, and PAE
+	wrmsr
+	mov %cr4, %eax
+	and $~0x20, %eax
+	mov %eax, %cr4
+	movl $0x0badcafe, 0x200010	# flat, unpaged memory above 1 MiB
+	mov $23, %bl
+	cmpl $0x0badcafe, 0x200010
+	jne fail32
+	mov $s_prot, %esi
+	call puts32
+	ljmp $0x28, $pm16		# ... 16-bit protected mode, then real mode
+	.code16
+pm16:
+	mov $0x30, %ax			# 16-bit data segments (64 KiB limits) for real mode to keep
+	mov %ax, %ds
+	mov %ax, %es
+	mov %ax, %fs
+	mov %ax, %gs
+	mov %ax, %ss
+	mov %cr0, %eax
+	and $~1, %eax
+	mov %eax, %cr0
+	ljmp $0, $real2
+real2:
+	xor %ax, %ax
+	mov %ax, %ds
+	mov %ax, %es
+	mov %ax, %ss
+	mov $0x7000, %sp
+	mov %cr0, %eax
+	mov $24, %bl
+	test $1, %al
+	jnz fail16
+	mov %cs, %ax
+	mov $25, %bl
+	test %ax, %ax
+	jnz fail16
+	movw $0x1234, %fs:0x10		# FS keeps base 0 from the 16-bit data descriptor
+	mov $0x0001, %ax
+	mov %ax, %gs			# GS base 0x10: GS:0 is linear 0x10
+	mov $26, %bl
+	cmpw $0x1234, %gs:0
+	jne fail16
+	mov $s_real2, %si
+	call puts16
+	mov $0x30, %eax
+	mov $0xf4, %dx
+	outl %eax, (%dx)
+1:	hlt
+	jmp 1b
+
 	.code64
 lm64:
 	xor %eax, %eax
@@ -243,11 +323,12 @@ lm64:
 	jne fail64
 	lea s_long(%rip), %rsi
 	call puts64
-	mov $0x30, %eax
-	mov $0xf4, %dx
-	outl %eax, (%dx)
-1:	hlt
-	jmp 1b
+
+	# and back: a far return to the 32-bit code segment (compatibility mode) ...
+	pushq $0x08
+	lea compat32(%rip), %rax
+	push %rax
+	lretq
 
 # fail64: prints " FAIL\n" and exits with the code in BL.
 fail64:
@@ -277,6 +358,8 @@ gdt:
 	.quad 0x00cf93000000ffff	# 0x10: data, base 0, 4 GiB
 	.quad 0x00af9b000000ffff	# 0x18: 64-bit code (L=1)
 	.quad 0x004093030000ffff	# 0x20: data, base 0x30000, limit 0xffff, byte granular
+	.quad 0x00009b000000ffff	# 0x28: 16-bit code, base 0, limit 0xffff
+	.quad 0x000093000000ffff	# 0x30: 16-bit data, base 0, limit 0xffff
 gdt_end:
 gdt_desc:
 	.word gdt_end - gdt - 1
@@ -286,5 +369,7 @@ scratch:
 s_real:	.asciz "mode switch: real"
 s_prot:	.asciz " -> protected"
 s_paged: .asciz " -> paged"
-s_long:	.asciz " -> long\n"
+s_long:	.asciz " -> long"
+s_compat: .asciz " -> compat"
+s_real2: .asciz " -> real\n"
 s_fail:	.asciz " FAIL\n"

@@ -27,9 +27,9 @@ function runEmu(mode: string, file: string, base: number) {
   return runCli(["run", "--accel", "emu", "--mode", mode, buildFlat(file, base)]);
 }
 
-test("the guest enters protected mode, 32-bit paging and long mode from real mode by itself", () => {
+test("the guest enters protected mode, 32-bit paging and long mode from real mode by itself, and comes back", () => {
   const r = runEmu("real", "emu_mode_switch.S", LOW);
-  assert.equal(r.stdout, "mode switch: real -> protected -> paged -> long\n", r.stderr);
+  assert.equal(r.stdout, "mode switch: real -> protected -> paged -> long -> compat -> protected -> real\n", r.stderr);
   assert.equal(r.status, status(0x30), r.stderr);
 });
 
