@@ -15,7 +15,13 @@
 #   6  an instruction straddling a page boundary (`mov $imm32,%eax` at 0x300ffe: the immediate's last two
 #      bytes at 0x301000) whose top byte, in the second page, is rewritten between calls: 0x44332211, then
 #      0xaa332211
-# Expected output on COM1: "smc: 1 2 3 4 5 6 ok\n"
+# Remapping, not rewriting: tsvmm's PD entry for 0x400000-0x5fffff is pointed at a page table (0x600000)
+# of 4 KiB pages, identity but for the two pages remapped:
+#   7  linear 0x401000 -> physical 0x402000 (`mov $1,%eax; ret`), called 50 times, then -> 0x403000
+#      (`mov $2,%eax; ret`) with INVLPG: the next call returns 2
+#   8  `mov $imm32,%eax; ret` at linear 0x404ffe straddling into 0x405000, which maps physical 0x406000
+#      (immediate 0x44332211) and then 0x407000 (0x55332211) with INVLPG: the call after returns 0x55332211
+# Expected output on COM1: "smc: 1 2 3 4 5 6 7 8 ok\n"
 # Exit: 0x35 to port 0xf4 (isa-debug-exit) -> status (0x35<<1)|1 = 107.
 	.code64
 	.text
@@ -130,6 +136,67 @@ smc4:	.byte 0xb8
 	lea s_6(%rip), %rsi
 	call puts
 
+	mov $0x600000, %edi		# the page table: identity for 0x400000-0x5fffff
+	xor %ecx, %ecx
+1:	mov %ecx, %eax
+	shl $12, %eax
+	add $0x400003, %eax
+	mov %rax, (%rdi,%rcx,8)
+	inc %ecx
+	cmp $512, %ecx
+	jne 1b
+	movq $0x402003, 0x600000 + 1 * 8	# 0x401000 -> 0x402000
+	movq $0x406003, 0x600000 + 5 * 8	# 0x405000 -> 0x406000
+	movl $0x000001b8, 0x402000	# mov $1, %eax; ret
+	movl $0xc3000000, 0x402004
+	movl $0x000002b8, 0x403000	# mov $2, %eax; ret
+	movl $0xc3000000, 0x403004
+	movw $0x11b8, 0x404ffe		# mov $0x44332211, %eax; ret: b8 11 | 22 33 44 c3
+	movl $0xc3443322, 0x406000
+	movl $0xc3553322, 0x407000	# the other second page: 0x55332211
+	mov %cr3, %rax			# PD[2] of the first GiB -> the page table
+	mov (%rax), %rax
+	and $~0xfff, %rax
+	mov (%rax), %rax		# PDPT[0] -> PD
+	and $~0xfff, %rax
+	movq $0x600003, 2 * 8(%rax)
+	mov %cr3, %rax
+	mov %rax, %cr3
+
+	mov $50, %ecx
+1:	mov $0x401000, %eax
+	call *%rax
+	dec %ecx
+	jnz 1b
+	mov $7, %bl
+	cmp $1, %eax
+	jne fail
+	movq $0x403003, 0x600000 + 1 * 8
+	invlpg 0x401000
+	mov $0x401000, %eax
+	call *%rax
+	cmp $2, %eax
+	jne fail
+	lea s_7(%rip), %rsi
+	call puts
+
+	mov $50, %ecx
+1:	mov $0x404ffe, %eax
+	call *%rax
+	dec %ecx
+	jnz 1b
+	mov $8, %bl
+	cmp $0x44332211, %eax
+	jne fail
+	movq $0x407003, 0x600000 + 5 * 8
+	invlpg 0x405000
+	mov $0x404ffe, %eax
+	call *%rax
+	cmp $0x55332211, %eax
+	jne fail
+	lea s_8(%rip), %rsi
+	call puts
+
 	lea s_ok(%rip), %rsi
 	call puts
 	mov $0x35, %eax
@@ -166,5 +233,7 @@ s_3:	.asciz " 3"
 s_4:	.asciz " 4"
 s_5:	.asciz " 5"
 s_6:	.asciz " 6"
+s_7:	.asciz " 7"
+s_8:	.asciz " 8"
 s_ok:	.asciz " ok\n"
 s_fail:	.asciz " FAIL\n"

@@ -6,7 +6,7 @@ import { MpState } from "../../arch/x86/cpu_state.js";
 import type { Bus } from "../../bus/io_bus.js";
 import type { RunHooks, VcpuExit } from "../accelerator.js";
 import { type CompiledBlock, compileBlock } from "./block_compiler.js";
-import { type Cpu, CS, SS } from "./cpu.js";
+import { type Cpu, CR0_PG, CS, SS } from "./cpu.js";
 import { decode } from "./decoder.js";
 import { DB, FAULT, fault, GP, NMI } from "./fault.js";
 import { IF, TF } from "./flags.js";
@@ -96,15 +96,45 @@ export class Interpreter {
     const slot = phys & L1_MASK;
     if (this.l1Tag[slot] === phys) {
       const b = this.l1Block[slot]!;
-      if (b.codeSize === cpu.codeSize && !stepping) return b;
+      if (b.codeSize === cpu.codeSize && !stepping && (b.pages.length < 2 || this.sameNextPage(b, lin))) return b;
     }
     const cached = this.blocks.get(phys);
-    if (cached && cached.codeSize === cpu.codeSize && !stepping) {
+    if (
+      cached &&
+      cached.codeSize === cpu.codeSize &&
+      !stepping &&
+      (cached.pages.length < 2 || this.sameNextPage(cached, lin))
+    ) {
       this.l1Tag[slot] = phys;
       this.l1Block[slot] = cached;
       return cached;
     }
     return this.build(phys, lin);
+  }
+
+  /**
+   * A block whose last instruction straddles into the next linear page holds bytes of the physical page that
+   * page mapped to when it was built; after a remap (INVLPG, a CR3 load) it must not run them. Checked
+   * through the TLB alone (no walk, so no side effects): a miss rebuilds the block.
+   */
+  private sameNextPage(b: Block, lin: number): boolean {
+    const next = (Math.floor(lin / 4096) + 1) * 4096;
+    const p = this.cpu.cr0 & CR0_PG ? this.cpu.mem.tlb.lookup(next, 0) : next;
+    if (p >= 0 && Math.floor(p / 4096) === b.pages[1]) return true;
+    // Dropped for good (not just replaced), so that rebuilding it again and again does not grow the lists.
+    b.valid = false;
+    if (this.blocks.get(b.phys) === b) this.blocks.delete(b.phys);
+    const slot = b.phys & L1_MASK;
+    if (this.l1Block[slot] === b) this.l1Tag[slot] = -1;
+    for (const page of b.pages) {
+      const list = this.pageBlocks.get(page);
+      if (list)
+        this.pageBlocks.set(
+          page,
+          list.filter((x) => x !== b),
+        );
+    }
+    return false;
   }
 
   private build(phys: number, lin: number): Block {
