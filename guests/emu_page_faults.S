@@ -10,7 +10,7 @@
 #     0x213000 XD (no execute)        0x214000 accessed/dirty, invlpg and CR3-reload tests
 #     0x215000 reserved bit 51 set (above MAXPHYADDR)
 #     0x218000 not present, 0x21a000 read-only: the pages after 0x217000 and 0x219000, for accesses
-#     that straddle a page boundary
+#     that straddle a page boundary; 0x21d000 not present, for the hot loop
 #   0x400000-0x3fffffff  2 MiB pages, supervisor + writable
 # EFER.NXE and CR0.WP are set. Cases (expected CR2 / error code / RIP of the faulting instruction):
 #   np-read      mov 0x210010,%eax at CPL0                    0x210010 / 0x00
@@ -32,16 +32,20 @@
 #   split-read   mov 0x217ffe,%eax                            0x218000 / 0x00
 #   split-write  movl $0xaabbccdd,0x219ffe                    0x21a000 / 0x03, and the two bytes on the
 #                writable page stay unwritten (0x45)
+#   hot          a loop (hot enough to be compiled) loads 16 bytes further each time from 0x21c010 on: the
+#                256th load, at 0x21d000, faults: error 0, RIP the load, RSI 0x21d000, ECX 0x80000100 - 255 =
+#                0x80000001, and the frame's flags those of the last DEC (0x80000001: SF only of the six)
+#                (0x49-0x4c)
 #   1g           PML4[1] -> a PDPT at 0x204000 whose entry 0 is a 1 GiB page at 0 (CPUID.80000001H:EDX.
 #                Page1GB): 0x8000100000 reads the guest's own first bytes (0x46), a write sets the PDPTE's
 #                A and D (0x47); bit 13 set in it (reserved: bits 29:13) gives 0x8000000040 / 0x09 (0x48)
 # Failure codes (exit value): case base + 0 no fault, + 1 wrong CR2, + 2 wrong error code, + 3 wrong RIP
 # (or CS); bases: np-read 0x01, np-write 0x05, wp 0x09 (0x0d: a fault with CR0.WP=0), nx 0x11,
 # np-fetch 0x15, user-read 0x19, user-write 0x1d, invlpg 0x21 (0x25: the read after restoring faulted),
-# cr3 0x29, rsvd 0x34, split-fetch 0x38, split-read 0x3c, split-write 0x41; a/d: 0x2d PTE.A after read, 0x2e PTE.D after read, 0x2f PTE.D after write, 0x30 PDE.A,
+# cr3 0x29, rsvd 0x34, split-fetch 0x38, split-read 0x3c, split-write 0x41, hot 0x49; a/d: 0x2d PTE.A after read, 0x2e PTE.D after read, 0x2f PTE.D after write, 0x30 PDE.A,
 # 0x31 PDPTE.A, 0x32 PML4E.A, 0x33 2 MiB page A|D. Any other exception: 0x40 + vector.
 # Expected output on COM1:
-#   "page faults: np-read np-write wp nx np-fetch user-read user-write a/d invlpg cr3 rsvd split 1g ok\n"
+#   "page faults: np-read np-write wp nx np-fetch user-read user-write a/d invlpg cr3 rsvd split hot 1g ok\n"
 # Exit: 0x31 to port 0xf4 (isa-debug-exit) -> status (0x31<<1)|1 = 99.
 	.code64
 	.text
@@ -125,6 +129,7 @@ _start:
 	movb $0xc3, 0x218003
 	movq $0, 0x203000 + 0x18 * 8		# 0x218000: not present
 	movq $0x21a001, 0x203000 + 0x1a * 8	# 0x21a000: read-only
+	movq $0, 0x203000 + 0x1d * 8		# 0x21d000: not present
 
 	mov $0xc0000080, %ecx		# IA32_EFER.NXE (bit 11), before any entry has XD set
 	rdmsr
@@ -312,6 +317,42 @@ _start:
 	lea s_split(%rip), %rsi
 	call puts
 
+	lea 3f(%rip), %rax
+	mov %rax, resume_rip(%rip)
+	mov %rsp, resume_rsp(%rip)
+	movq $0, pf_flags(%rip)
+	mov $0x21c000, %esi
+	mov $0x80000100, %ecx
+	xor %edx, %edx
+1:	lea 0x10(%rsi), %rsi
+hot_load:
+	mov (%rsi), %eax
+	add %eax, %edx
+	dec %ecx
+	jnz 1b
+	mov $0x49, %bl
+	jmp fail
+3:	mov $0x4a, %bl
+	cmpq $0x21d000, pf_cr2(%rip)
+	jne fail
+	cmpq $0, pf_err(%rip)
+	jne fail
+	lea hot_load(%rip), %rax
+	cmp %rax, pf_rip(%rip)
+	jne fail
+	mov $0x4b, %bl
+	cmp $0x21d000, %rsi
+	jne fail
+	cmp $0x80000001, %ecx
+	jne fail
+	mov $0x4c, %bl
+	mov pf_flags(%rip), %rax
+	and $0x8d5, %eax
+	cmp $0x080, %eax
+	jne fail
+	lea s_hot(%rip), %rsi
+	call puts
+
 	mov $0x204000, %edi		# a second PDPT: entry 0 a 1 GiB page at 0
 	mov $0x200, %ecx
 1:	movq $0, (%rdi)
@@ -388,6 +429,8 @@ pf_handler:
 	mov %rax, pf_rip(%rip)
 	mov 8(%rsp), %rax
 	mov %rax, pf_cs(%rip)
+	mov 16(%rsp), %rax
+	mov %rax, pf_flags(%rip)
 	incl pf_count(%rip)
 	mov resume_rsp(%rip), %rsp
 	jmp *resume_rip(%rip)
@@ -441,6 +484,7 @@ pf_err:	.quad 0
 pf_cr2:	.quad 0
 pf_rip:	.quad 0
 pf_cs:	.quad 0
+pf_flags: .quad 0
 pf_count: .long 0
 s_head:	.asciz "page faults:"
 s_npread: .asciz " np-read"
@@ -456,5 +500,6 @@ s_cr3:	.asciz " cr3"
 s_rsvd:	.asciz " rsvd"
 s_split: .asciz " split"
 s_1g:	.asciz " 1g"
+s_hot:	.asciz " hot"
 s_ok:	.asciz " ok\n"
 s_fail:	.asciz " FAIL\n"

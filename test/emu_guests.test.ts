@@ -43,7 +43,7 @@ test("#PF: CR2, error code and RIP for not-present, write-protect, NX and user f
   const r = runEmu("long", "emu_page_faults.S", HIGH);
   assert.equal(
     r.stdout,
-    "page faults: np-read np-write wp nx np-fetch user-read user-write a/d invlpg cr3 rsvd split 1g ok\n",
+    "page faults: np-read np-write wp nx np-fetch user-read user-write a/d invlpg cr3 rsvd split hot 1g ok\n",
     r.stderr,
   );
   assert.equal(r.status, status(0x31), r.stderr);
