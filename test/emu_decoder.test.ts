@@ -248,8 +248,8 @@ test("more than 15 bytes raises #GP(0)", () => {
 });
 
 test("handlers: unimplemented opcodes decode to the reporting #UD handler", () => {
-  const popcnt = d64("f3 0f b8 c0");
-  assert.equal(popcnt.exec, unimplemented);
+  const reserved = d64("0f 36"); // an opcode no family registers (POPCNT, used here before, now exists)
+  assert.equal(reserved.exec, unimplemented);
   const add = d64("01 d8");
   assert.notEqual(add.exec, unimplemented);
   const shl = d64("d3 e0");

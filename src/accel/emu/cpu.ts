@@ -114,6 +114,13 @@ export class Cpu {
   sysenterCs = 0;
   sysenterEsp = 0;
   sysenterEip = 0;
+  /** XMM0-XMM15: 16 registers x 4 dwords, lane 0 lowest (little-endian lanes, as in memory). */
+  readonly xmm = new Int32Array(64);
+  /** The same storage as binary32 and binary64 lanes (hosts are little-endian). */
+  readonly xmmF32 = new Float32Array(this.xmm.buffer);
+  readonly xmmF64 = new Float64Array(this.xmm.buffer);
+  /** MXCSR: SSE control and status (all exceptions masked, round to nearest after reset). */
+  mxcsr = 0x1f80;
   /** TSC = host nanoseconds (scaled) + offset. */
   tscOffset = 0n;
 

@@ -66,6 +66,7 @@ const SCALARS = [
   "sysenterEsp",
   "sysenterEip",
   "mpState",
+  "mxcsr",
 ] as const satisfies readonly (keyof Cpu)[];
 const BOOLS = ["halted", "singleStep", "interruptShadow"] as const satisfies readonly (keyof Cpu)[];
 
@@ -82,7 +83,8 @@ const MAX_MSRS = 64;
 const CPUID_COUNT_AT = MSR_AT + MAX_MSRS * 2;
 const CPUID_AT = CPUID_COUNT_AT + 1; // 7 numbers per entry
 const MAX_CPUID = 96;
-const NOTES_AT = CPUID_AT + MAX_CPUID * 7; // UTF-8 text, length-prefixed (Int32 slot), then bytes
+const XMM_AT = CPUID_AT + MAX_CPUID * 7; // XMM0-15: 64 Int32 words in 32 slots
+const NOTES_AT = XMM_AT + 32; // UTF-8 text, length-prefixed (Int32 slot), then bytes
 const NOTES_BYTES = 4096;
 const SLOTS = NOTES_AT + 1 + NOTES_BYTES / 8;
 
@@ -119,6 +121,7 @@ export class StateBuffer {
       this.f64[SEG_AT + s * 4 + 3] = cpu.segAttr[s]!;
     }
     this.f64.set(cpu.dr, DR_AT);
+    this.i32.set(cpu.xmm, XMM_AT * 2);
     this.big[BIG_AT] = cpu.star;
     this.big[BIG_AT + 1] = cpu.tscOffset;
     const msrs = [...cpu.msrs].slice(0, MAX_MSRS);
@@ -147,6 +150,7 @@ export class StateBuffer {
       cpu.segAttr[s] = this.f64[SEG_AT + s * 4 + 3]!;
     }
     cpu.dr.set(this.f64.subarray(DR_AT, DR_AT + 8));
+    cpu.xmm.set(this.i32.subarray(XMM_AT * 2, XMM_AT * 2 + 64));
     cpu.star = BigInt.asUintN(64, this.big[BIG_AT]!);
     cpu.tscOffset = this.big[BIG_AT + 1]!;
     cpu.msrs.clear();

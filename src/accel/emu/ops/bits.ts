@@ -18,6 +18,7 @@ import { MAP_0F } from "../insn.js";
 import { def, defGroup } from "../opcodes.js";
 import { effectiveAddress, operandLinear, readMem, readReg, writeMem, writeReg } from "../operands.js";
 import { ADD, alu, alu64, CMP } from "./arith.js";
+import { lzcnt, tzcnt } from "./ext_int.js";
 
 // ---- BT, BTS, BTR, BTC ----
 
@@ -130,8 +131,9 @@ function bitScan(cpu: Cpu, i: Insn, reverse: boolean): void {
   f.setEager(PARITY[index]!);
 }
 
-def(MAP_0F + 0xbc, (cpu, i) => bitScan(cpu, i, false));
-def(MAP_0F + 0xbd, (cpu, i) => bitScan(cpu, i, true));
+// With F3 these opcodes are TZCNT and LZCNT (ext_int.ts).
+def(MAP_0F + 0xbc, (cpu, i) => (i.rep === 0xf3 ? tzcnt(cpu, i) : bitScan(cpu, i, false)));
+def(MAP_0F + 0xbd, (cpu, i) => (i.rep === 0xf3 ? lzcnt(cpu, i) : bitScan(cpu, i, true)));
 
 // ---- BSWAP ----
 

@@ -13,3 +13,4 @@ import "./misc.js";
 import "./muldiv.js";
 import "./shift.js";
 import "./string.js";
+import "./sse_register.js";
