@@ -22,7 +22,7 @@ export const FIXED1 = 1 << 1;
 /** The six status flags that arithmetic computes. */
 export const ARITH = CF | PF | AF | ZF | SF | OF;
 
-/** What the last flag-setting operation was. */
+/** What the last flag-setting operation was (a const enum: the hot paths compare inlined numbers). */
 export const enum FlagOp {
   /** The status flags are in `Flags.eager`. */
   EAGER = 0,

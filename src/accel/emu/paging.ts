@@ -1,6 +1,6 @@
 // Linear-to-physical translation (Intel SDM vol. 3, chapter 4): 32-bit paging (with PSE), PAE and 4-level
 // paging, with the accessed and dirty bits set as the walk goes and a direct-mapped TLB in front.
-import { CR0_WP, CR4_PAE, CR4_PSE, type Cpu, EFER_LMA, EFER_NXE } from "./cpu.js";
+import { type Cpu, CR0_WP, CR4_PAE, CR4_PSE, EFER_LMA, EFER_NXE } from "./cpu.js";
 import { fault, PF_VECTOR } from "./fault.js";
 
 /** What an access needs from the walk. */

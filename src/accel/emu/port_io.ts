@@ -2,7 +2,13 @@
 import type { AccessSink } from "./memory.js";
 
 export class PortIo {
-  private readonly buffers = [new Uint8Array(0), new Uint8Array(1), new Uint8Array(2), new Uint8Array(0), new Uint8Array(4)];
+  private readonly buffers = [
+    new Uint8Array(0),
+    new Uint8Array(1),
+    new Uint8Array(2),
+    new Uint8Array(0),
+    new Uint8Array(4),
+  ];
   accesses = 0;
   /** Set when a device asked to end the run. */
   deviceStop = false;

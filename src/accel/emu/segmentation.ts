@@ -1,19 +1,7 @@
 // Segment descriptors and segment register loads (Intel SDM vol. 3, chapter 3 and 5): reading descriptors
 // from the GDT or LDT with their checks, the descriptor cache, and real-mode loads that keep the cached limit
 // (so big-real mode works).
-import {
-  ATTR_DB,
-  ATTR_L,
-  ATTR_P,
-  ATTR_S,
-  ATTR_UNUSABLE,
-  attrDpl,
-  CS,
-  type Cpu,
-  LDTR,
-  SS,
-  TR,
-} from "./cpu.js";
+import { ATTR_DB, ATTR_L, ATTR_P, ATTR_S, ATTR_UNUSABLE, attrDpl, type Cpu, CS, LDTR, SS, TR } from "./cpu.js";
 import { fault, GP, NP, SS_VECTOR, TS } from "./fault.js";
 
 /** A descriptor as read from a table: its two halves (and, for 16-byte system descriptors, the base's top half). */

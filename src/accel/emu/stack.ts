@@ -55,4 +55,4 @@ export function adjustStack(cpu: Cpu, delta: number): void {
   setStackPointer(cpu, wrap(cpu, stackPointer(cpu) + delta));
 }
 
-export { stackPointer, setStackPointer };
+export { setStackPointer, stackPointer };

@@ -5,7 +5,7 @@ import { FlagOp, MASK } from "../flags.js";
 import type { Insn } from "../insn.js";
 import { def, defGroup } from "../opcodes.js";
 import { immediate, operandLinear, readMem, readReg, readRm, writeMem, writeReg } from "../operands.js";
-import { alu, alu64, AND, CMP } from "./arith.js";
+import { AND, alu, alu64, CMP } from "./arith.js";
 
 /** op r/m, value (value's high half in `bHi` for 8-byte operands). */
 function aluRm(cpu: Cpu, i: Insn, op: number, size: number, b: number, bHi: number): void {
@@ -62,7 +62,6 @@ for (let op = 0; op < 8; op++) {
     });
   }
 }
-
 
 /** TEST r/m, r (84, 85), TEST AL/rAX, imm (A8, A9). */
 for (const wide of [false, true]) {

@@ -107,7 +107,7 @@ export function alu64(cpu: Cpu, op: number, aLo: number, aHi: number, bLo: numbe
       hi = (aHi - bHi - borrowLo) | 0;
       if (op !== SBB) f.set64(FlagOp.SUB, aLo >>> 0, aHi | 0, bLo >>> 0, bHi | 0, lo, hi);
       else {
-        const borrow = (aHi >>> 0) < (bHi >>> 0) + borrowLo;
+        const borrow = aHi >>> 0 < (bHi >>> 0) + borrowLo;
         set64Flags(cpu, aLo, aHi, bLo, bHi, lo, hi, borrow, true);
       }
       break;
@@ -121,7 +121,17 @@ function unsignedAddCarry(aHi: number, bHi: number, carryIn: number): boolean {
   return (aHi >>> 0) + (bHi >>> 0) + carryIn > 0xffffffff;
 }
 
-function set64Flags(cpu: Cpu, aLo: number, aHi: number, bLo: number, bHi: number, lo: number, hi: number, carry: boolean, sub: boolean): void {
+function set64Flags(
+  cpu: Cpu,
+  aLo: number,
+  aHi: number,
+  bLo: number,
+  bHi: number,
+  lo: number,
+  hi: number,
+  carry: boolean,
+  sub: boolean,
+): void {
   const o = sub ? (aHi ^ bHi) & (aHi ^ hi) : (aHi ^ hi) & (bHi ^ hi);
   cpu.flags.setEager(
     (carry ? CF : 0) |

@@ -1,21 +1,12 @@
 // Data movement: MOV in its forms, LEA, XCHG, MOVZX/MOVSX/MOVSXD, CMOVcc, SETcc, CBW..CQO, LAHF/SAHF, XLAT,
 // the flag bit instructions (CLC, STC, CMC, CLD, STD) and the NOPs.
-import { CS, type Cpu, SS } from "../cpu.js";
+import { type Cpu, CS, SS } from "../cpu.js";
 import { ud } from "../fault.js";
 import { ARITH, CF, DF } from "../flags.js";
 import type { Insn } from "../insn.js";
 import { MAP_0F } from "../insn.js";
 import { def, defGroup } from "../opcodes.js";
-import {
-  effectiveAddress,
-  immediate,
-  readMem,
-  readReg,
-  readRm,
-  writeMem,
-  writeReg,
-  writeRm,
-} from "../operands.js";
+import { effectiveAddress, immediate, readMem, readReg, readRm, writeMem, writeReg, writeRm } from "../operands.js";
 import { loadDataSegment } from "../segmentation.js";
 import { condition } from "./arith.js";
 
@@ -174,7 +165,12 @@ def(0x9e, (cpu) => {
 
 // XLAT (D7): AL = [seg:rBX + AL].
 def(0xd7, (cpu, i) => {
-  const off = i.adsize === 8 ? cpu.regNumber(3) + (cpu.lo[0]! & 0xff) : i.adsize === 4 ? ((cpu.lo[3]! >>> 0) + (cpu.lo[0]! & 0xff)) >>> 0 : ((cpu.lo[3]! & 0xffff) + (cpu.lo[0]! & 0xff)) & 0xffff;
+  const off =
+    i.adsize === 8
+      ? cpu.regNumber(3) + (cpu.lo[0]! & 0xff)
+      : i.adsize === 4
+        ? ((cpu.lo[3]! >>> 0) + (cpu.lo[0]! & 0xff)) >>> 0
+        : ((cpu.lo[3]! & 0xffff) + (cpu.lo[0]! & 0xff)) & 0xffff;
   writeReg(cpu, i, 0, 1, cpu.mem.read8(cpu.mem.linear(i.seg, off, 1)));
 });
 

@@ -110,7 +110,8 @@ def(0xc8, (cpu, i) => {
 });
 def(0xc9, (cpu, i) => {
   const size = i.stackSize;
-  const bp = cpu.stackSize === 8 ? cpu.regNumber(RBP) : cpu.stackSize === 4 ? cpu.lo[RBP]! >>> 0 : cpu.lo[RBP]! & 0xffff;
+  const bp =
+    cpu.stackSize === 8 ? cpu.regNumber(RBP) : cpu.stackSize === 4 ? cpu.lo[RBP]! >>> 0 : cpu.lo[RBP]! & 0xffff;
   const saved = [cpu.lo[RSP]!, cpu.hi[RSP]!];
   setStackPointer(cpu, bp);
   try {
