@@ -14,7 +14,7 @@ import type { Clock } from "../../devices/irqchip/clock.js";
 import type { PcIrqChip } from "../../devices/irqchip/pc_irqchip.js";
 import type { GuestMemory } from "../../memory/guest_memory.js";
 import type { AccelVcpu, EmuVcpuHandle, RunHooks, RunnableVcpu, VcpuExit } from "../accelerator.js";
-import { ATTR_P, ATTR_S, ATTR_UNUSABLE, Cpu, CR0_ET, CS, LDTR, TR } from "./cpu.js";
+import { Cpu } from "./cpu.js";
 import { FAULT } from "./fault.js";
 import { IF as IF_FLAG } from "./flags.js";
 import { Interpreter, type SlicedExit } from "./interpreter.js";
