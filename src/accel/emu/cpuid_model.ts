@@ -1,6 +1,6 @@
 // CPUID of exactly what the emulator implements (Intel SDM vol. 2, CPUID): the "max" model. Feature bits
 // appear only for what runs; the VMM's CPU model then sets APIC IDs and topology and applies +feature/-feature.
-import type { CpuidEntry } from "../../arch/x86/cpu_state.js";
+import { CPUID_FLAG_SIGNIFICANT_INDEX, type CpuidEntry } from "../../arch/x86/cpu_state.js";
 
 const ascii = (s: string, at: number) =>
   s.charCodeAt(at) | (s.charCodeAt(at + 1) << 8) | (s.charCodeAt(at + 2) << 16) | (s.charCodeAt(at + 3) << 24);
@@ -28,6 +28,23 @@ const CX16 = 1 << 13;
 const X2APIC = 1 << 21;
 const TSC_DEADLINE = 1 << 24;
 const HYPERVISOR_BIT = 1 << 31;
+// SSE and the later integer extensions (ops/sse_*.ts, ops/ext_int.ts). SSE and SSE2 also cover instructions on
+// MMX registers (the x87/MMX family's ops/mmx.ts). SSE4.2 is not advertised: PCMPESTRI/PCMPESTRM/PCMPISTRI/
+// PCMPISTRM are not implemented (its PCMPGTQ and CRC32 are).
+const SSE = 1 << 25;
+const SSE2 = 1 << 26;
+const SSE3 = 1 << 0;
+const SSSE3 = 1 << 9;
+const SSE41 = 1 << 19;
+const MOVBE = 1 << 22;
+const POPCNT = 1 << 23;
+const RDRAND = 1 << 30;
+// Leaf 7 subleaf 0.
+const FSGSBASE = 1 << 0;
+const RDSEED = 1 << 18;
+const RDPID = 1 << 22;
+// Leaf 0x80000001 ECX: LZCNT ("ABM").
+const LZCNT = 1 << 5;
 // Leaf 0x80000001.
 const LAHF_LM = 1 << 0;
 const SYSCALL = 1 << 11;
@@ -56,17 +73,19 @@ export function emulatorCpuid(): CpuidEntry[] {
       ascii(BRAND, k * 16 + 12),
     );
   return [
-    leaf(0, 1, ascii(VENDOR, 0), ascii(VENDOR, 8), ascii(VENDOR, 4)),
+    leaf(0, 7, ascii(VENDOR, 0), ascii(VENDOR, 8), ascii(VENDOR, 4)),
     leaf(
       1,
       SIGNATURE,
       CLFLUSH_LINE,
-      CX16 | X2APIC | TSC_DEADLINE | HYPERVISOR_BIT,
-      PSE | TSC | MSR | PAE | CX8 | APIC | SEP | MTRR | PGE | CMOV | PAT | CLFSH,
+      SSE3 | SSSE3 | CX16 | SSE41 | X2APIC | MOVBE | POPCNT | TSC_DEADLINE | RDRAND | HYPERVISOR_BIT,
+      PSE | TSC | MSR | PAE | CX8 | APIC | SEP | MTRR | PGE | CMOV | PAT | CLFSH | SSE | SSE2,
     ),
+    // Leaves 2-6 read as zeros (no cache/topology/power descriptions); leaf 7 subleaf 0: max subleaf 0.
+    leaf(7, 0, FSGSBASE | RDSEED, RDPID, 0, 0, CPUID_FLAG_SIGNIFICANT_INDEX),
     leaf(0x40000000, 0x40000000, ascii(HYPERVISOR, 0), ascii(HYPERVISOR, 4), ascii(HYPERVISOR, 8)),
     leaf(0x80000000, 0x80000008, 0, 0, 0),
-    leaf(0x80000001, 0, 0, LAHF_LM, SYSCALL | NX | PDPE1GB | RDTSCP | LM),
+    leaf(0x80000001, 0, 0, LAHF_LM | LZCNT, SYSCALL | NX | PDPE1GB | RDTSCP | LM),
     brand(0),
     brand(1),
     brand(2),
