@@ -25,6 +25,7 @@ const U64_SIZE = 8;
 const KVM_IRQ_LEVEL_SIZE = 8;
 const KVM_PIT_CONFIG_SIZE = 64;
 const KVM_LAPIC_STATE_SIZE = 1024;
+export const KVM_VCPU_EVENTS_SIZE = 64;
 
 export const KVM_GET_API_VERSION = io(0x00);
 export const KVM_CREATE_VM = io(0x01);
@@ -48,6 +49,8 @@ export const KVM_GET_MSRS = iowr(0x88, KVM_MSRS_HEADER_SIZE);
 export const KVM_SET_MSRS = iow(0x89, KVM_MSRS_HEADER_SIZE);
 export const KVM_GET_LAPIC = ior(0x8e, KVM_LAPIC_STATE_SIZE);
 export const KVM_SET_LAPIC = iow(0x8f, KVM_LAPIC_STATE_SIZE);
+export const KVM_GET_VCPU_EVENTS = ior(0x9f, KVM_VCPU_EVENTS_SIZE);
+export const KVM_SET_VCPU_EVENTS = iow(0xa0, KVM_VCPU_EVENTS_SIZE);
 export const KVM_SET_CPUID2 = iow(0x90, KVM_CPUID2_HEADER_SIZE);
 export const KVM_GET_MP_STATE = ior(0x98, KVM_MP_STATE_SIZE);
 export const KVM_SET_MP_STATE = iow(0x99, KVM_MP_STATE_SIZE);

@@ -32,6 +32,7 @@ export function runKvm(vcpu: Vcpu, bus: Bus, hooks: RunHooks): VcpuExit {
         return INTERRUPTED;
       }
       stats.exits++;
+      if (run.exitReason === ExitReason.INTERNAL_ERROR && retryAsBreakpoint(vcpu, run)) continue;
       const exit = handleExit(run, bus, hooks);
       if (exit) return exit;
     }
@@ -91,6 +92,29 @@ function handleExit(run: KvmRun, bus: Bus, hooks: RunHooks): VcpuExit | undefine
     default:
       return { kind: "failure", message: `unhandled exit ${exitReasonName(run.exitReason)}` };
   }
+}
+
+const KVM_INTERNAL_ERROR_EMULATION = 1;
+/** data[0] bit 0: data[1..] hold the instruction's length (a byte), then its bytes. */
+const EMULATION_FLAG_INSTRUCTION_BYTES = 1n;
+const INT3 = 0xcc;
+const BP_VECTOR = 3;
+
+/**
+ * A KVM whose instruction emulator runs the guest's ring-0 code (nested KVM of the PVM kind) cannot emulate
+ * INT3, which Linux executes at boot (int3_selftest) and for text patching. Performed here instead: RIP past
+ * the instruction, #BP delivered by KVM as an injected exception, as the processor would raise it.
+ */
+function retryAsBreakpoint(vcpu: Vcpu, run: KvmRun): boolean {
+  if (run.internalSuberror !== KVM_INTERNAL_ERROR_EMULATION) return false;
+  const [flags, bytes] = run.internalData;
+  if (flags === undefined || bytes === undefined || !(flags & EMULATION_FLAG_INSTRUCTION_BYTES)) return false;
+  if (Number((bytes >> 8n) & 0xffn) !== INT3) return false;
+  const regs = vcpu.getRegs();
+  regs.rip += 1n;
+  vcpu.setRegs(regs);
+  vcpu.injectException(BP_VECTOR);
+  return true;
 }
 
 function systemEvent(type: number): VcpuExit {

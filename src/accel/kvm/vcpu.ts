@@ -12,6 +12,7 @@ import {
   KVM_GET_MSRS,
   KVM_GET_REGS,
   KVM_GET_SREGS,
+  KVM_GET_VCPU_EVENTS,
   KVM_RUN,
   KVM_SET_CPUID2,
   KVM_SET_GUEST_DEBUG,
@@ -20,7 +21,9 @@ import {
   KVM_SET_MSRS,
   KVM_SET_REGS,
   KVM_SET_SREGS,
+  KVM_SET_VCPU_EVENTS,
   KVM_TRANSLATE,
+  KVM_VCPU_EVENTS_SIZE,
 } from "./ioctls.js";
 import { signalThread } from "./kick_signal.js";
 import { nativeKvm } from "./native_run.js";
@@ -129,6 +132,22 @@ export class Vcpu implements AccelVcpu, RunnableVcpu {
 
   setRegs(regs: Regs): void {
     ioctl(this.fd, KVM_SET_REGS, encodeRegs(regs), "KVM_SET_REGS");
+  }
+
+  /**
+   * Has KVM deliver exception `vector` (without an error code) at the next entry, through KVM_SET_VCPU_EVENTS
+   * (struct kvm_vcpu_events: exception.injected at 0, exception.nr at 1; flags at 20 left 0, so the other
+   * optional fields are not touched).
+   */
+  injectException(vector: number): void {
+    const events = new Uint8Array(KVM_VCPU_EVENTS_SIZE);
+    ioctl(this.fd, KVM_GET_VCPU_EVENTS, events, "KVM_GET_VCPU_EVENTS");
+    events[0] = 1;
+    events[1] = vector;
+    events[2] = 0;
+    events[3] = 0;
+    events.fill(0, 20, 24);
+    ioctl(this.fd, KVM_SET_VCPU_EVENTS, events, "KVM_SET_VCPU_EVENTS");
   }
 
   private getSregsBuffer(): Uint8Array {
