@@ -2,8 +2,8 @@
 // three-byte opcode maps, ModRM/SIB with 16-, 32- and 64-bit addressing, displacements and immediates.
 // It reads bytes through a fetch function (which checks CS limits and paging and may fault).
 import { CS, DS, ES, FS, GS, SS } from "./cpu.js";
-import { GP, fault, ud } from "./fault.js";
-import { Insn, MAP_0F, MAP_0F38, MAP_0F3A } from "./insn.js";
+import { fault, GP, ud } from "./fault.js";
+import { Insn, MAP_0F, MAP_0F3A, MAP_0F38 } from "./insn.js";
 import { endsBlock, groups, handlers, invalid, isGroup, unimplemented } from "./opcodes.js";
 
 /** Immediate kinds. */
@@ -153,7 +153,14 @@ export function decode(fetch: Fetch, ip: number, codeSize: number): Insn {
           rex = b;
           b = next();
         }
-        if (b === 0x66 || b === 0x67 || b === 0xf0 || b === 0xf2 || b === 0xf3 || [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65].includes(b)) {
+        if (
+          b === 0x66 ||
+          b === 0x67 ||
+          b === 0xf0 ||
+          b === 0xf2 ||
+          b === 0xf3 ||
+          [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65].includes(b)
+        ) {
           // A legacy prefix after REX: REX is ignored and decoding continues with the prefix.
           at--;
           bytes.pop();
@@ -283,7 +290,8 @@ export function decode(fetch: Fetch, ip: number, codeSize: number): Insn {
       break;
     case Imm.FAR:
       if (long) ud();
-      i.imm = i.opsize === 2 ? next() | (next() << 8) : (next() | (next() << 8) | (next() << 16) | (next() << 24)) >>> 0;
+      i.imm =
+        i.opsize === 2 ? next() | (next() << 8) : (next() | (next() << 8) | (next() << 16) | (next() << 24)) >>> 0;
       i.imm2 = next() | (next() << 8);
       break;
     case Imm.MOFFS: {
@@ -298,7 +306,7 @@ export function decode(fetch: Fetch, ip: number, codeSize: number): Insn {
       break;
     }
     case Imm.TEST:
-      if (((i.reg & 7) >> 1) === 0) {
+      if ((i.reg & 7) >> 1 === 0) {
         if (op === 0xf6) i.imm = (next() << 24) >> 24;
         else i.imm = i.opsize === 2 ? next() | (next() << 8) : next() | (next() << 8) | (next() << 16) | (next() << 24);
       }
