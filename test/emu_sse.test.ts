@@ -5,7 +5,9 @@ import { describe, test } from "node:test";
 import { type Cpu, CR0_TS, CR4_FSGSBASE, CR4_OSFXSR, CR4_OSXMMEXCPT, FS } from "../src/accel/emu/cpu.js";
 import { GP, NM, UD, XM } from "../src/accel/emu/fault.js";
 import { assembleFlat } from "./helpers/assemble.js";
+import { buildFlat } from "./helpers/build_guest.js";
 import { CODE, flags, makeCpu, reg, run, setReg, type TestCpu } from "./helpers/emu_cpu.js";
+import { runCli } from "./helpers/run.js";
 
 const [RAX, RCX, RDX, RBX] = [0, 1, 2, 3];
 const RDI = 7;
@@ -564,4 +566,10 @@ describe("POPCNT, LZCNT, TZCNT, MOVBE, RDRAND, RDPID, FSGSBASE", () => {
     assert.equal(r.fault, GP);
     void RDX;
   });
+});
+
+test("guest emu_sse: packed single/double and integer SSE computed and checked in a 64-bit guest [emu]", () => {
+  const r = runCli(["run", "--accel", "emu", "--mode", "long", buildFlat("emu_sse.S", 0x100000)]);
+  assert.equal(r.stdout, "sse: 24 cases ok\n", r.stderr);
+  assert.equal(r.status, ((0x5e << 1) | 1) & 0xff, r.stderr);
 });
