@@ -442,6 +442,12 @@ describe("SSSE3, SSE4.1, SSE4.2 integer", () => {
     eqX(r.cpu, 0, [0x0001ffff, 0xff80007f | 0, 0, 0]);
     r = exec("pmovzxdq %xmm1, %xmm0", (t) => setX(t.cpu, 1, [-1, 2, 9, 9]));
     eqX(r.cpu, 0, [-1, 0, 2, 0]);
+    r = exec("pmuldq %xmm1, %xmm0", (t) => {
+      setX(t.cpu, 0, [-3, 99, 0x80000000 | 0, 0]);
+      setX(t.cpu, 1, [5, 99, 0x80000000 | 0, 0]);
+    });
+    // -3 * 5 = -15 = 0xffffffff_fffffff1; (-2^31)^2 = 2^62 = 0x40000000_00000000.
+    eqX(r.cpu, 0, [-15, -1, 0, 0x40000000]);
     r = exec("ptest %xmm1, %xmm0", (t) => {
       setX(t.cpu, 0, [0xf0, 0, 0, 0]);
       setX(t.cpu, 1, [0x0f, 0, 0, 0]);
@@ -502,6 +508,19 @@ describe("SSSE3, SSE4.1, SSE4.2 integer", () => {
     );
     assert.equal(reg(r.cpu, RAX), 0xe3069283n);
   });
+});
+
+test("the XMM registers and MXCSR survive a save/load through the vCPU state buffer", async () => {
+  const { StateBuffer, createStateBuffer } = await import("../src/accel/emu/vcpu_state.js");
+  const a = makeCpu(64).cpu;
+  for (let k = 0; k < 64; k++) a.xmm[k] = k * 0x01010101;
+  a.mxcsr = 0x7fa1;
+  const buf = new StateBuffer(createStateBuffer());
+  buf.save(a);
+  const b = makeCpu(64).cpu;
+  buf.load(b);
+  assert.deepEqual([...b.xmm], [...a.xmm]);
+  assert.equal(b.mxcsr, 0x7fa1);
 });
 
 describe("POPCNT, LZCNT, TZCNT, MOVBE, RDRAND, RDPID, FSGSBASE", () => {

@@ -194,25 +194,25 @@ i66(
   0xe4,
   uwords((a, b) => (a * b) >>> 16),
 );
+/** The unsigned 64-bit product of two 32-bit values (as numbers below 2^32): low word returned, high in mulHi. */
+let mulHi = 0;
+function mulU32(a: number, b: number): number {
+  const al = a & 0xffff;
+  const ah = a >>> 16;
+  const bl = b & 0xffff;
+  const bh = b >>> 16;
+  // a * b = ah*bh * 2^32 + (ah*bl + al*bh) * 2^16 + al*bl; the middle sum is below 2^33.
+  const mid = ah * bl + al * bh;
+  const low = (mid % 65536) * 65536 + al * bl; // below 2^49
+  mulHi = (ah * bh + Math.floor(mid / 65536) + Math.floor(low / 4294967296)) | 0;
+  return (low % 4294967296) | 0;
+}
+// PMULUDQ: the low dwords of each qword, unsigned, to 64-bit products.
 i66(
   0xf4,
   qwords((alo, _ahi, blo, _bhi, k) => {
-    // PMULUDQ: the low dwords, unsigned, to a 64-bit product.
-    const a = alo >>> 0;
-    const b = blo >>> 0;
-    const lo = Math.imul(alo, blo);
-    const hiApprox = Math.floor((a * b) / 4294967296);
-    // a * b may exceed 2^53: recover the high half from the 16-bit pieces.
-    const al = a & 0xffff;
-    const ah = a >>> 16;
-    const bl = b & 0xffff;
-    const bh = b >>> 16;
-    const mid = ah * bl + al * bh;
-    const low = al * bl;
-    const hi = ah * bh + Math.floor(mid / 65536) + Math.floor(((mid % 65536) * 65536 + low) / 4294967296);
-    R[k] = lo;
-    R[k + 1] = hi | 0;
-    void hiApprox;
+    R[k] = mulU32(alo >>> 0, blo >>> 0);
+    R[k + 1] = mulHi;
   }),
 );
 i66(0xf5, () => {
@@ -704,25 +704,15 @@ s38(
 s38(
   0x28,
   qwords((alo, _ahi, blo, _bhi, k) => {
-    const neg = alo < 0 !== blo < 0;
-    const a = Math.abs(alo);
-    const b = Math.abs(blo);
-    const al = a & 0xffff;
-    const ah = Math.floor(a / 65536);
-    const bl = b & 0xffff;
-    const bh = Math.floor(b / 65536);
-    const mid = ah * bl + al * bh;
-    const low = al * bl;
-    const lowPart = (mid % 65536) * 65536 + low;
-    let lo = lowPart % 4294967296;
-    let hi = ah * bh + Math.floor(mid / 65536) + Math.floor(lowPart / 4294967296);
-    if (neg && (lo !== 0 || hi !== 0)) {
-      lo = 4294967296 - lo;
-      hi = lo === 4294967296 ? -hi : ~hi;
-      if (lo === 4294967296) lo = 0;
+    let lo = mulU32(Math.abs(alo), Math.abs(blo));
+    let hi = mulHi;
+    if (alo < 0 !== blo < 0) {
+      // Two's complement negation of hi:lo.
+      hi = (~hi + (lo === 0 ? 1 : 0)) | 0;
+      lo = -lo | 0;
     }
-    R[k] = lo | 0;
-    R[k + 1] = hi | 0;
+    R[k] = lo;
+    R[k + 1] = hi;
   }),
 );
 // PHMINPOSUW: the minimum unsigned word and its index.
