@@ -497,6 +497,48 @@ describe("SSSE3, SSE4.1, SSE4.2 integer", () => {
     });
     eqX(r.cpu, 2, [5, 3, 0, 0]);
   });
+  test("PCMPISTRI/PCMPESTRI/PCMPISTRM: equal any, ranges, equal ordered, polarity, flags", () => {
+    const str = (text: string) => {
+      const b = new Uint8Array(16);
+      b.set(new TextEncoder().encode(text));
+      return [...new Int32Array(b.buffer)];
+    };
+    const strcmp = (asm: string, a: string, b: string, regs: Record<number, number> = {}) =>
+      exec(asm, (t) => {
+        setX(t.cpu, 1, str(a));
+        setX(t.cpu, 2, str(b));
+        for (const [r, v] of Object.entries(regs)) setReg(t.cpu, Number(r), v);
+      }).cpu;
+    // The first vowel of "hello world" is 'e' at 1: CF (found), ZF (text ends), SF (set ends), OF clear ('h').
+    let cpu = strcmp("pcmpistri $0x00, %xmm2, %xmm1", "aeiou", "hello world");
+    assert.equal(reg(cpu, RCX), 1n);
+    assert.equal(flags(cpu) & (CF | ZF | SF | OF), CF | ZF | SF);
+    // Ranges a-z in "Hello": first lowercase at 1; the last (imm8 bit 6) at 4.
+    cpu = strcmp("pcmpistri $0x04, %xmm2, %xmm1", "az", "Hello");
+    assert.equal(reg(cpu, RCX), 1n);
+    cpu = strcmp("pcmpistri $0x44, %xmm2, %xmm1", "az", "Hello");
+    assert.equal(reg(cpu, RCX), 4n);
+    // Equal ordered: "lo" in "hello world" at 3; "xyz" nowhere: ECX = 16, CF clear.
+    cpu = strcmp("pcmpistri $0x0c, %xmm2, %xmm1", "lo", "hello world");
+    assert.equal(reg(cpu, RCX), 3n);
+    cpu = strcmp("pcmpistri $0x0c, %xmm2, %xmm1", "xyz", "hello world");
+    assert.equal(reg(cpu, RCX), 16n);
+    assert.equal(flags(cpu) & CF, 0);
+    // Masked negative polarity: the first non-vowel within the text ('h' at 0); OF = bit 0.
+    cpu = strcmp("pcmpistri $0x30, %xmm2, %xmm1", "aeiou", "hello");
+    assert.equal(reg(cpu, RCX), 0n);
+    assert.equal(flags(cpu) & OF, OF);
+    // Explicit lengths: only 3 bytes of the set ("aei") and 4 of the text ("hopo"): no match, ECX = 16;
+    // ZF since EDX < 16, SF since EAX < 16.
+    cpu = strcmp("pcmpestri $0x00, %xmm2, %xmm1", "aeiou", "hopo", { [RAX]: 3, [RDX]: -4 });
+    assert.equal(reg(cpu, RCX), 16n);
+    assert.equal(flags(cpu) & (CF | ZF | SF), ZF | SF);
+    // PCMPISTRM with a byte mask: vowels of "hello" -> bytes 1 and 4 all-ones in XMM0.
+    cpu = strcmp("pcmpistrm $0x40, %xmm2, %xmm1", "aeiou", "hello");
+    eqX(cpu, 0, [0x0000ff00, 0xff, 0, 0]);
+    cpu = strcmp("pcmpistrm $0x00, %xmm2, %xmm1", "aeiou", "hello");
+    eqX(cpu, 0, [0x12, 0, 0, 0]);
+  });
   test("CRC32: the check value of CRC-32C over '123456789' is 0xe3069283", () => {
     const r = exec(
       "movl $-1, %eax\n crc32q %rbx, %rax\n crc32b %cl, %eax\n notl %eax",

@@ -29,13 +29,13 @@ const X2APIC = 1 << 21;
 const TSC_DEADLINE = 1 << 24;
 const HYPERVISOR_BIT = 1 << 31;
 // SSE and the later integer extensions (ops/sse_*.ts, ops/ext_int.ts). SSE and SSE2 also cover instructions on
-// MMX registers (the x87/MMX family's ops/mmx.ts). SSE4.2 is not advertised: PCMPESTRI/PCMPESTRM/PCMPISTRI/
-// PCMPISTRM are not implemented (its PCMPGTQ and CRC32 are).
+// MMX registers (the x87/MMX family's ops/mmx.ts).
 const SSE = 1 << 25;
 const SSE2 = 1 << 26;
 const SSE3 = 1 << 0;
 const SSSE3 = 1 << 9;
 const SSE41 = 1 << 19;
+const SSE42 = 1 << 20;
 const MOVBE = 1 << 22;
 const POPCNT = 1 << 23;
 const RDRAND = 1 << 30;
@@ -78,7 +78,7 @@ export function emulatorCpuid(): CpuidEntry[] {
       1,
       SIGNATURE,
       CLFLUSH_LINE,
-      SSE3 | SSSE3 | CX16 | SSE41 | X2APIC | MOVBE | POPCNT | TSC_DEADLINE | RDRAND | HYPERVISOR_BIT,
+      SSE3 | SSSE3 | CX16 | SSE41 | SSE42 | X2APIC | MOVBE | POPCNT | TSC_DEADLINE | RDRAND | HYPERVISOR_BIT,
       PSE | TSC | MSR | PAE | CX8 | APIC | SEP | MTRR | PGE | CMOV | PAT | CLFSH | SSE | SSE2,
     ),
     // Leaves 2-6 read as zeros (no cache/topology/power descriptions); leaf 7 subleaf 0: max subleaf 0.

@@ -956,3 +956,85 @@ form(op3A(0x41), P66, (cpu, i) => {
 void NP;
 void PF2;
 void ({} as Cpu | Insn);
+
+// ======== SSE4.2 string compares: PCMPESTRM/PCMPESTRI/PCMPISTRM/PCMPISTRI (66 0F 3A 60-63) ========
+// imm8[1:0] element format (unsigned bytes, unsigned words, signed bytes, signed words), [3:2] aggregation
+// (equal any, ranges, equal each, equal ordered), [5:4] polarity, [6] most significant index / expanded mask.
+// The first operand (xmm1) is the set, ranges or needle; the second (xmm2/m128, no alignment needed) the text.
+// Explicit lengths are |EAX| and |EDX| (|RAX|, |RDX| with REX.W) saturated to the element count; implicit
+// lengths end at the first zero element. CF = result non-zero, ZF = text shorter than the register, SF = the
+// first operand shorter, OF = result bit 0, AF = PF = 0.
+function element(x8: Uint8Array, x8s: Int8Array, x16u: Uint16Array, x16: Int16Array, fmt: number, k: number) {
+  return fmt === 0 ? x8[k]! : fmt === 1 ? x16u[k]! : fmt === 2 ? x8s[k]! : x16[k]!;
+}
+const ea = new Int32Array(16);
+const eb = new Int32Array(16);
+function implicitLength(e: Int32Array, n: number): number {
+  for (let k = 0; k < n; k++) if (e[k] === 0) return k;
+  return n;
+}
+function explicitLength(cpu: Cpu, r: number, wide: boolean, n: number): number {
+  const v = wide ? Math.abs(cpu.regNumber(r)) : Math.abs(cpu.lo[r]!);
+  return Math.min(v, n);
+}
+for (const [b, explicit, index] of [
+  [0x60, true, false],
+  [0x61, true, true],
+  [0x62, false, false],
+  [0x63, false, true],
+] as const) {
+  form(op3A(b), P66, (cpu, i) => {
+    loadAB(cpu, i, 16, false);
+    const imm = i.imm;
+    const fmt = imm & 3;
+    const n = fmt & 1 ? 8 : 16;
+    for (let k = 0; k < n; k++) {
+      ea[k] = element(A8, A8s, A16u, A16, fmt, k);
+      eb[k] = element(B8, B8s, B16u, B16, fmt, k);
+    }
+    const la = explicit ? explicitLength(cpu, 0, i.opsize === 8, n) : implicitLength(ea, n);
+    const lb = explicit ? explicitLength(cpu, 2, i.opsize === 8, n) : implicitLength(eb, n);
+    const agg = (imm >> 2) & 3;
+    let res = 0;
+    for (let j = 0; j < n; j++) {
+      let bit = 0;
+      if (agg === 0) {
+        if (j < lb) for (let k = 0; k < la; k++) if (ea[k] === eb[j]) bit = 1;
+      } else if (agg === 1) {
+        if (j < lb) for (let k = 0; k + 1 < la; k += 2) if (ea[k]! <= eb[j]! && eb[j]! <= ea[k + 1]!) bit = 1;
+      } else if (agg === 2) {
+        bit = j < la && j < lb ? (ea[j] === eb[j] ? 1 : 0) : j >= la && j >= lb ? 1 : 0;
+      } else {
+        bit = 1;
+        for (let k = 0; k < n - j; k++) {
+          if (k >= la) break; // the needle ended: matches
+          if (j + k >= lb || ea[k] !== eb[j + k]) {
+            bit = 0;
+            break;
+          }
+        }
+      }
+      res |= bit << j;
+    }
+    const all = (1 << n) - 1;
+    const pol = (imm >> 4) & 3;
+    if (pol === 1) res ^= all;
+    else if (pol === 3) res ^= (1 << lb) - 1;
+    if (index) {
+      let at = n;
+      if (res !== 0) at = imm & 0x40 ? 31 - Math.clz32(res) : 31 - Math.clz32(res & -res);
+      writeReg(cpu, i, 1, 4, at);
+    } else {
+      if (imm & 0x40) {
+        for (let k = 0; k < 16; k++) R8[k] = (res >> (fmt & 1 ? k >> 1 : k)) & 1 ? 0xff : 0;
+      } else {
+        R[0] = res;
+        R[1] = 0;
+        R[2] = 0;
+        R[3] = 0;
+      }
+      storeX(cpu, 0, R);
+    }
+    cpu.flags.setEager((res !== 0 ? 1 : 0) | (lb < n ? 0x40 : 0) | (la < n ? 0x80 : 0) | (res & 1 ? 0x800 : 0));
+  });
+}
