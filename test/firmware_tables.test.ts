@@ -5,6 +5,14 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { writeAcpiTables } from "../src/arch/x86/acpi.js";
 import { writeMpTable } from "../src/arch/x86/mptable.js";
+import { PM_TIMER_PORT, PM_TIMER_SIZE } from "../src/devices/irqchip/pm_timer.js";
+import {
+  ACPI_PM1_CNT_LEN,
+  ACPI_PM1_EVT_LEN,
+  ACPI_PM1A_CNT_PORT,
+  ACPI_PM1A_EVT_PORT,
+  SLP_TYP_S5,
+} from "../src/devices/legacy/acpi_pm.js";
 import { GuestMemory } from "../src/memory/guest_memory.js";
 
 const IOAPIC_ADDR = 0xfec00000;
@@ -334,6 +342,22 @@ for (const cpus of [1, 4, 8]) {
       assert.equal(bootArch & 0b11, 0b11, "IA-PC boot flags: LEGACY_DEVICES and 8042");
       const sci = fadt.body.u16(46);
       assert.notEqual(sci, 0, "SCI_INT is not the timer's IRQ");
+      // The ACPI fixed hardware: PM1a blocks and the PM timer where the device models are, the reset register.
+      assert.equal(sci, 9, "SCI_INT 9");
+      assert.deepEqual([fadt.body.u32(56), fadt.body.u8(88)], [ACPI_PM1A_EVT_PORT, ACPI_PM1_EVT_LEN]);
+      assert.deepEqual([fadt.body.u32(64), fadt.body.u8(89)], [ACPI_PM1A_CNT_PORT, ACPI_PM1_CNT_LEN]);
+      assert.deepEqual([fadt.body.u32(76), fadt.body.u8(91)], [PM_TIMER_PORT, PM_TIMER_SIZE]);
+      assert.equal(fadt.body.u8(148), 1, "X_PM1a_EVT_BLK in system I/O space");
+      assert.equal(fadt.body.u64(148 + 4), ACPI_PM1A_EVT_PORT);
+      assert.equal(fadt.body.u64(172 + 4), ACPI_PM1A_CNT_PORT);
+      assert.equal(fadt.body.u64(208 + 4), PM_TIMER_PORT);
+      assert.equal(flags & (1 << 8), 0, "TMR_VAL_EXT clear: a 24-bit PM timer");
+      assert.equal(flags & (1 << 10), 1 << 10, "RESET_REG_SUP");
+      assert.deepEqual([fadt.body.u8(116), fadt.body.u64(120), fadt.body.u8(128)], [1, 0xcf9, 6], "RESET_REG");
+      // \_S5: Name (_S5, Package (4) { 5, 5, 0, 0 }), the sleep type the PM1a control block takes for S5.
+      const dsdt = acpi.tables.get("DSDT") as Sdt;
+      const aml = [...dsdt.body.bytes.subarray(36)];
+      assert.deepEqual(aml, [0x08, ...Buffer.from("_S5_"), 0x12, 0x08, 0x04, 0x0a, SLP_TYP_S5, 0x0a, SLP_TYP_S5, 0, 0]);
 
       const madt = parseMadt(acpi.tables.get("APIC") as Sdt);
       assert.equal(madt.lapicAddr, LAPIC_ADDR);

@@ -2,6 +2,7 @@
 # the output, the exit status, and whether the terminal modes were restored afterwards.
 # usage: pty_run.py [WAIT_FOR INPUT_HEX]... -- COMMAND...  (prints one JSON object)
 # Each INPUT_HEX is typed once the output so far contains its WAIT_FOR; "SIGTERM" sends that signal instead.
+# PTY_RUN_SECONDS (default 30) bounds the whole session.
 import json, os, pty, select, signal, sys, termios, time
 
 sep = sys.argv.index("--")
@@ -13,7 +14,7 @@ if pid == 0:
 before = termios.tcgetattr(fd)
 out = b""
 during = None
-deadline = time.time() + 30
+deadline = time.time() + float(os.environ.get("PTY_RUN_SECONDS", "30"))
 status = None
 while time.time() < deadline:
     r, _, _ = select.select([fd], [], [], 0.05)

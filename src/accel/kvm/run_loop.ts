@@ -32,7 +32,7 @@ export function runKvm(vcpu: Vcpu, bus: Bus, hooks: RunHooks): VcpuExit {
         return INTERRUPTED;
       }
       stats.exits++;
-      if (run.exitReason === ExitReason.INTERNAL_ERROR && retryAsBreakpoint(vcpu, run)) continue;
+      if (run.exitReason === ExitReason.INTERNAL_ERROR && performUnemulated(vcpu, run)) continue;
       const exit = handleExit(run, bus, hooks);
       if (exit) return exit;
     }
@@ -98,22 +98,26 @@ const KVM_INTERNAL_ERROR_EMULATION = 1;
 /** data[0] bit 0: data[1..] hold the instruction's length (a byte), then its bytes. */
 const EMULATION_FLAG_INSTRUCTION_BYTES = 1n;
 const INT3 = 0xcc;
+const FWAIT = 0x9b;
 const BP_VECTOR = 3;
 
 /**
- * A KVM whose instruction emulator runs the guest's ring-0 code (nested KVM of the PVM kind) cannot emulate
- * INT3, which Linux executes at boot (int3_selftest) and for text patching. Performed here instead: RIP past
- * the instruction, #BP delivered by KVM as an injected exception, as the processor would raise it.
+ * A KVM whose instruction emulator runs the guest's ring-0 code (nested KVM of the PVM kind) cannot emulate a
+ * few instructions Linux executes at boot; tsvmm performs them instead. INT3 (int3_selftest, text patching):
+ * RIP past it, #BP delivered by KVM as an injected exception, as the processor would raise it. FWAIT: RIP past
+ * it (it waits for nothing here; an unmasked x87 exception pending would have raised #MF, which the kernel
+ * does not leave pending at boot).
  */
-function retryAsBreakpoint(vcpu: Vcpu, run: KvmRun): boolean {
+function performUnemulated(vcpu: Vcpu, run: KvmRun): boolean {
   if (run.internalSuberror !== KVM_INTERNAL_ERROR_EMULATION) return false;
   const [flags, bytes] = run.internalData;
   if (flags === undefined || bytes === undefined || !(flags & EMULATION_FLAG_INSTRUCTION_BYTES)) return false;
-  if (Number((bytes >> 8n) & 0xffn) !== INT3) return false;
+  const opcode = Number((bytes >> 8n) & 0xffn);
+  if (opcode !== INT3 && opcode !== FWAIT) return false;
   const regs = vcpu.getRegs();
   regs.rip += 1n;
   vcpu.setRegs(regs);
-  vcpu.injectException(BP_VECTOR);
+  if (opcode === INT3) vcpu.injectException(BP_VECTOR);
   return true;
 }
 
