@@ -4,7 +4,7 @@
 // the vCPU's run, and run returns only for what the VMM must decide.
 import type { CpuidEntry, MpStateValue, MsrEntry, Regs, Sregs } from "../arch/x86/cpu_state.js";
 import type { AddressSpace, Bus } from "../bus/io_bus.js";
-import type { Clock } from "../devices/irqchip/clock.js";
+import type { IdleClock } from "../devices/irqchip/clock.js";
 import type { PcIrqChip } from "../devices/irqchip/pc_irqchip.js";
 import type { GuestMemory } from "../memory/guest_memory.js";
 
@@ -107,7 +107,7 @@ export interface RunnableVcpu extends AccelVcpu {
    * Under the emulator, the machine's userspace interrupt controllers and timers (built on the vCPU's thread):
    * the vCPU takes interrupts from its local APIC, `chip.lapics[id]`. KVM keeps its in-kernel irqchip.
    */
-  attachIrqChip?(chip: PcIrqChip, clock: Clock): void;
+  attachIrqChip?(chip: PcIrqChip, clock: IdleClock): void;
 }
 
 export interface VmOptions {

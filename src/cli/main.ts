@@ -8,11 +8,11 @@ import { parseCpuModel } from "../arch/x86/cpuid.js";
 import { ENTRY_MODES, type EntryMode } from "../arch/x86/regs.js";
 import { UserError } from "../errors.js";
 import { assembleFlat } from "../loader/assemble.js";
-import type { MultibootModule } from "../loader/multiboot.js";
+import { findMultibootHeader, type MultibootModule } from "../loader/multiboot.js";
 import { defaultLoadAddress } from "../vmm/boot_image.js";
 import { createMachine, type Machine, type RunResult } from "../vmm/machine.js";
 import type { FlatImage, KernelImage, MachineConfig } from "../vmm/machine_config.js";
-import { parseNumber, parseRegAssignment, parseSize } from "./parse.js";
+import { parseNumber, parseRegAssignment, parseSize, splitQemuList } from "./parse.js";
 import { stdinConsole } from "./terminal.js";
 
 const USAGE = `usage: tsvmm                             run the built-in demo guest (prints 4)
@@ -27,18 +27,20 @@ options:
   --entry ADDR         entry point (default: the load address)
   --kernel FILE        a kernel; its kind is read from the file
   --append ARGS        the kernel command line
-  --initrd FILE        the first Multiboot module
+  --initrd FILES       a Linux initrd; for a Multiboot kernel, as QEMU's -initrd, modules "FILE[ ARGS]"
+                       separated by commas (",," is a comma in a name or its arguments)
   --module FILE[,ARGS] a further Multiboot module, with its string (repeatable)
   --memory SIZE        guest RAM, e.g. 64M (default 128M)
   --reg NAME=VALUE     initial register value (repeatable), e.g. --reg rax=2
   --kvm PATH           KVM device (default /dev/kvm); giving one asks for KVM
   --timeout MS         stop the guest after MS milliseconds
-  --cpus N             vCPUs (default 1); the others start through INIT-SIPI-SIPI (KVM)
+  --cpus N             vCPUs (default 1); the others start through INIT-SIPI-SIPI
   --cpu MODEL          host (KVM's default), max (everything the accelerator offers; the emulator's
                        default) or baseline, with +feature/-feature, e.g. host,-x2apic
   --serial N           serial ports COM1..COMN (1-4, default 1); all write to the console, COM1 reads it
   --reboot             when the guest resets the machine, start it again (default: end with status 0)
-  --irqchip            in-kernel PIC, IOAPIC, LAPIC and PIT for a flat binary (KVM; kernels have them there)
+  --irqchip            PIC, IOAPIC, LAPIC and PIT for a flat binary (kernels and --cpus above 1 have them)
+  --clock MODE         the emulator's clock: host (default) or virtual (skips time when every vCPU idles)
   --trace              print every port and MMIO access and every stop, with the instruction at RIP, to stderr
   -h, --help           show this help`;
 
@@ -65,6 +67,7 @@ const OPTIONS = {
   serial: { type: "string" },
   reboot: { type: "boolean" },
   cpu: { type: "string" },
+  clock: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -93,6 +96,7 @@ function parse(argv: string[]): Invocation | "help" {
   if (values.cpus !== undefined) config.cpus = parseNumber(values.cpus, "--cpus");
   if (values.serial !== undefined) config.serialPorts = parseNumber(values.serial, "--serial");
   if (values.cpu !== undefined) config.cpuModel = parseCpuModel(values.cpu);
+  if (values.clock !== undefined) config.clock = values.clock as MachineConfig["clock"];
   const regs: Partial<Regs> = {};
   for (const r of values.reg ?? []) {
     const [name, value] = parseRegAssignment(r);
@@ -145,15 +149,25 @@ function kernelImage(values: Values, files: string[]): KernelImage {
     if (values[o] !== undefined) throw new UserError(`--${o} applies to flat binaries; a kernel says how it boots`);
   }
   const file = values.kernel as string;
+  const data = readImage(file);
   const modules: MultibootModule[] = [];
-  if (values.initrd !== undefined) modules.push({ name: values.initrd, data: readImage(values.initrd) });
+  if (values.initrd !== undefined) {
+    // QEMU's -initrd: for a Multiboot kernel a comma-separated list of modules, each "FILE[ ARGS]" with
+    // the whole entry as the module's string; for Linux one file.
+    const entries = findMultibootHeader(file, data) ? splitQemuList(values.initrd) : [values.initrd];
+    for (const entry of entries) {
+      const space = entry.indexOf(" ");
+      const name = space < 0 ? entry : entry.slice(0, space);
+      modules.push({ name, data: readImage(name), args: entry });
+    }
+  }
   for (const spec of values.module ?? []) {
     const comma = spec.indexOf(",");
     const name = comma < 0 ? spec : spec.slice(0, comma);
     const args = comma < 0 ? spec : `${name} ${spec.slice(comma + 1)}`;
     modules.push({ name, data: readImage(name), args });
   }
-  return { kind: "kernel", name: file, data: readImage(file), cmdline: values.append ?? "", modules };
+  return { kind: "kernel", name: file, data, cmdline: values.append ?? "", modules };
 }
 
 function readText(file: string): string {

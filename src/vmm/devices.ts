@@ -1,6 +1,9 @@
 // The devices of a machine, built from a plain (structured-cloneable) description so that the thread
 // running a vCPU can build its own. Device models stay unaware of ports and threads: this file wires them.
-// The set is QEMU's test machine: COM1, isa-debug-exit, fw_cfg, POST codes and the PICs' mask registers.
+// The set is QEMU's test machine: COM1, isa-debug-exit (at 0xf4 and at QEMU's default 0x501), fw_cfg, POST
+// codes, the PICs' mask registers, and QEMU's test devices: pc-testdev and, behind a PCI host bridge
+// (configuration mechanism #1 at 0xcf8/0xcfc), pci-testdev at 00:01.0 with its BARs assigned as firmware
+// would (the guest may move them).
 import { type BusDevice, IoBus } from "../bus/io_bus.js";
 import { AcpiPmTimer, PM_TIMER_PORT, PM_TIMER_SIZE } from "../devices/irqchip/pm_timer.js";
 import { ACPI_PM_PORT_COUNT, ACPI_PM1A_EVT_PORT, AcpiPm } from "../devices/legacy/acpi_pm.js";
@@ -12,6 +15,25 @@ import { I8259Mask } from "../devices/legacy/i8259_mask.js";
 import { PostCode } from "../devices/legacy/post_code.js";
 import { ResetControlRegister, SystemControlPortA } from "../devices/legacy/reset_control.js";
 import { UART_IER, UART_REGISTER_COUNT, Uart16550 } from "../devices/legacy/uart16550.js";
+import {
+  type BarMapper,
+  PCI_CONFIG_ADDRESS_PORT,
+  PCI_CONFIG_PORT_COUNT,
+  PciHostBridge,
+} from "../devices/pci/host_bridge.js";
+import { PciTestdev } from "../devices/pci/pci_testdev.js";
+import {
+  PC_TESTDEV_DATA_BYTE_PORT,
+  PC_TESTDEV_DATA_PORT,
+  PC_TESTDEV_FLUSH_PORT,
+  PC_TESTDEV_IOMEM_BASE,
+  PC_TESTDEV_IOMEM_SIZE,
+  PC_TESTDEV_IRQ_LINES,
+  PC_TESTDEV_IRQ_PORT,
+  PC_TESTDEV_REGISTER_SIZE,
+  PcTestdev,
+} from "../devices/testdev/pc_testdev.js";
+import type { ClockMode } from "./machine_clock.js";
 import { hostClock } from "./machine_clock.js";
 import type { StopReason } from "./vcpu_loop.js";
 
@@ -26,6 +48,11 @@ export const SERIAL_PORTS = [
 export const COM1_PORT = SERIAL_PORTS[0].port;
 export const DEBUG_EXIT_PORT = 0xf4;
 export const DEBUG_EXIT_SIZE = 4;
+/** isa-debug-exit where QEMU puts it by default (iobase 0x501, iosize 2); both it and 0xf4 are present. */
+export const QEMU_DEBUG_EXIT_PORT = 0x501;
+export const QEMU_DEBUG_EXIT_SIZE = 2;
+/** pci-testdev's slot on bus 0 (the host bridge is 00:00.0). */
+export const PCI_TESTDEV_SLOT = 1;
 export const FW_CFG_PORT = 0x510;
 const FW_CFG_PORT_COUNT = 2; // selector, data
 export const POST_CODE_PORT = 0x80;
@@ -47,6 +74,8 @@ export interface DeviceConfig {
   irqchip: boolean;
   /** CPUID offers x2APIC (the emulator's local APICs then allow it). */
   x2apic?: boolean;
+  /** The emulator's machine clock: host time, or virtual (idle time skipped). */
+  clock?: ClockMode;
   /** How many of COM1-COM4 exist (COM1 always). Console input goes to COM1; all write to the console. */
   serialPorts?: number;
 }
@@ -98,6 +127,22 @@ function atOffset(device: BusDevice, offset: number): BusDevice {
   };
 }
 
+/** PCI BARs on the machine's bus; a BAR placed over another device's range stays unmapped. */
+function barMapper(bus: IoBus): BarMapper {
+  return {
+    map: (kind, base, size, device, name) => {
+      try {
+        if (kind === "io") bus.registerPio(base, size, device, name);
+        else bus.registerMmio(base, size, device, name);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    unmap: (kind, base) => bus.unregister(kind === "io" ? "pio" : "mmio", base),
+  };
+}
+
 export interface Devices {
   bus: IoBus;
   /** Moves waiting console input into the UART (which may raise its interrupt). */
@@ -136,13 +181,30 @@ export function buildDevices(config: DeviceConfig, ctx: DeviceContext): Devices 
   const requestExit = (code: number) => ctx.requestStop({ kind: "exit", code });
   const reset = () => ctx.requestStop({ kind: "reset" });
   bus.registerPio(DEBUG_EXIT_PORT, DEBUG_EXIT_SIZE, new DebugExit(requestExit), "isa-debug-exit");
+  bus.registerPio(QEMU_DEBUG_EXIT_PORT, QEMU_DEBUG_EXIT_SIZE, new DebugExit(requestExit), "isa-debug-exit-501");
   bus.registerPio(RTC_PORT, RTC_PORT_COUNT, new CmosRtc({ ramSize: config.ramSize }), "cmos-rtc");
   // The i8042's data and command ports straddle port 0x61 (the PIT's speaker gate, in KVM).
   const i8042 = new I8042(reset, setIrq && ((line, level) => setIrq(line, level)));
   bus.registerPio(I8042_DATA_PORT, 1, i8042, "i8042-data");
   bus.registerPio(I8042_COMMAND_PORT, 1, atOffset(i8042, I8042_COMMAND_PORT - I8042_DATA_PORT), "i8042-command");
   bus.registerPio(SYSTEM_CONTROL_PORT_A, 1, new SystemControlPortA(reset), "port-92");
-  bus.registerPio(RESET_CONTROL_PORT, 1, new ResetControlRegister(reset), "reset-control");
+  // 0xcf8-0xcff: the PCI configuration ports; a byte at 0xcf9 goes on to the Reset Control Register.
+  const pciHost = new PciHostBridge(barMapper(bus), new ResetControlRegister(reset));
+  bus.registerPio(PCI_CONFIG_ADDRESS_PORT, PCI_CONFIG_PORT_COUNT, pciHost.ports, "pci-config");
+  const pciTestdev = new PciTestdev();
+  pciHost.plug(PCI_TESTDEV_SLOT, { name: "pci-testdev", config: pciTestdev.config, regions: pciTestdev.regions });
+  pciHost.assignLikeFirmware();
+  const pcTestdev = new PcTestdev(setIrq);
+  bus.registerPio(PC_TESTDEV_DATA_PORT, PC_TESTDEV_REGISTER_SIZE, pcTestdev.dataRegister, "pc-testdev-ioport");
+  bus.registerPio(PC_TESTDEV_FLUSH_PORT, PC_TESTDEV_REGISTER_SIZE, pcTestdev.flushRegister, "pc-testdev-flush-page");
+  bus.registerPio(
+    PC_TESTDEV_DATA_BYTE_PORT,
+    PC_TESTDEV_REGISTER_SIZE,
+    pcTestdev.dataRegister,
+    "pc-testdev-ioport-byte",
+  );
+  bus.registerPio(PC_TESTDEV_IRQ_PORT, PC_TESTDEV_IRQ_LINES, pcTestdev.irqLines, "pc-testdev-irq-line");
+  bus.registerMmio(PC_TESTDEV_IOMEM_BASE, PC_TESTDEV_IOMEM_SIZE, pcTestdev.iomem, "pc-testdev-iomem");
   const fwCfg = new FwCfg({ ramSize: config.ramSize, nbCpus: config.cpus, maxCpus: config.cpus });
   bus.registerPio(FW_CFG_PORT, FW_CFG_PORT_COUNT, fwCfg, "fw_cfg");
   bus.registerPio(POST_CODE_PORT, 1, new PostCode(), "post-code");

@@ -11,6 +11,7 @@ import { UserError } from "../errors.js";
 import type { MultibootModule } from "../loader/multiboot.js";
 import { PAGE_SIZE } from "../memory/guest_memory.js";
 import { SERIAL_PORTS } from "./devices.js";
+import { CLOCK_MODES, type ClockMode } from "./machine_clock.js";
 
 /** A flat binary entered in a chosen CPU mode. */
 export interface FlatImage {
@@ -68,6 +69,12 @@ export interface MachineConfig {
   cpuModel?: CpuModel;
   /** Serial ports, COM1 to COM4 (default 1). Input goes to COM1; every port writes to the console. */
   serialPorts?: number;
+  /**
+   * The emulator's machine clock: "host" (default: guest time is host time, so a guest's timers, sleeps and
+   * uptime mean what they say) or "virtual" (when every vCPU is halted, time jumps to the next timer instead of
+   * waiting for it: idle boots finish sooner, but guest time runs ahead of the host's). KVM's is the host's.
+   */
+  clock?: ClockMode;
 }
 
 /** The most vCPUs a machine may have (the MP table's room in the EBDA bounds it). */
@@ -81,6 +88,7 @@ export interface MachineSettings {
   irqchip: boolean;
   serialPorts: number;
   cpuModel: CpuModel & { base: CpuBase };
+  clock: ClockMode;
 }
 
 /** Checks the sizes and counts `config` asks for on accelerator `accel`, and settles its defaults. */
@@ -102,7 +110,17 @@ export function settleConfig(config: MachineConfig, accel: AccelName): MachineSe
     serialPorts,
     irqchip: settleIrqchip(config, cpus),
     cpuModel: settleCpuModel(config, accel),
+    clock: settleClock(config, accel),
   };
+}
+
+function settleClock(config: MachineConfig, accel: AccelName): ClockMode {
+  const clock = config.clock ?? "host";
+  if (!(CLOCK_MODES as readonly string[]).includes(clock)) {
+    throw new UserError(`--clock ${clock} is invalid: it must be ${CLOCK_MODES.join(" or ")}`);
+  }
+  if (clock === "virtual" && accel !== "emu") throw new UserError("--clock virtual needs the emulator (--accel emu)");
+  return clock;
 }
 
 /** KVM's in-kernel irqchip or the emulator's userspace one: on for kernels and several vCPUs by default. */

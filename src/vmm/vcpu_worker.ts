@@ -11,7 +11,7 @@ import { PcIrqChip } from "../devices/irqchip/pc_irqchip.js";
 import { ByteRing } from "./byte_ring.js";
 import { Doorbell, RemoteBus } from "./device_mailbox.js";
 import { buildDevices, type DeviceConfig } from "./devices.js";
-import { hostClock, TSC_HZ } from "./machine_clock.js";
+import { MachineClock, TSC_HZ } from "./machine_clock.js";
 import { VcpuControl, VcpuState } from "./vcpu_control.js";
 import { runVcpu, type StopReason } from "./vcpu_loop.js";
 import type { VcpuWorkerData, WorkerMessage } from "./worker_protocol.js";
@@ -21,8 +21,8 @@ function remoteDevices(remote: NonNullable<VcpuWorkerData["remote"]>) {
 }
 
 /** The PC's controllers and timers for an emulated machine, on the machine clock. */
-function emulatedIrqChip(devices: DeviceConfig): PcIrqChip {
-  return new PcIrqChip({ clock: hostClock, cpus: devices.cpus, tscHz: TSC_HZ, x2apic: devices.x2apic ?? true });
+function emulatedIrqChip(devices: DeviceConfig, clock: MachineClock): PcIrqChip {
+  return new PcIrqChip({ clock, cpus: devices.cpus, tscHz: TSC_HZ, x2apic: devices.x2apic ?? true });
 }
 
 const data = workerData as VcpuWorkerData;
@@ -36,8 +36,9 @@ try {
   const consoleOut = new ByteRing(data.consoleOut);
   const consoleIn = new ByteRing(data.consoleIn);
   // Under the emulator the interrupt controllers and timers are models on this thread, beside the devices.
-  const irqChip = data.accel === "emu" && data.devices.irqchip ? emulatedIrqChip(data.devices) : undefined;
-  if (irqChip) vcpu.attachIrqChip?.(irqChip, hostClock);
+  const clock = new MachineClock(data.devices.clock ?? "host");
+  const irqChip = data.accel === "emu" && data.devices.irqchip ? emulatedIrqChip(data.devices, clock) : undefined;
+  if (irqChip) vcpu.attachIrqChip?.(irqChip, clock);
   const setIrq = irqChip
     ? (gsi: number, level: boolean) => irqChip.setIrq(gsi, level)
     : data.irqLines && (await openIrqLines(data.irqLines));

@@ -10,7 +10,7 @@ import {
   type Sregs,
 } from "../../arch/x86/cpu_state.js";
 import type { Bus } from "../../bus/io_bus.js";
-import type { Clock } from "../../devices/irqchip/clock.js";
+import type { IdleClock } from "../../devices/irqchip/clock.js";
 import type { PcIrqChip } from "../../devices/irqchip/pc_irqchip.js";
 import type { GuestMemory } from "../../memory/guest_memory.js";
 import type { AccelVcpu, EmuVcpuHandle, RunHooks, RunnableVcpu, VcpuExit } from "../accelerator.js";
@@ -148,6 +148,9 @@ export class EmuVcpu extends EmuVcpuBase implements AccelVcpu {
 }
 
 /** The worker's view: a live Cpu and its interpreter. */
+/** The longest an idle vCPU sleeps before looking again (a kick wakes it sooner). */
+const MAX_IDLE_WAIT_MS = 1000;
+
 export class RunnableEmuVcpu extends EmuVcpuBase implements RunnableVcpu {
   protected readonly state: StateBuffer;
   readonly handle: EmuVcpuHandle;
@@ -179,7 +182,7 @@ export class RunnableEmuVcpu extends EmuVcpuBase implements RunnableVcpu {
     return this.state.cpuid();
   }
 
-  attachIrqChip(chip: PcIrqChip, clock: Clock): void {
+  attachIrqChip(chip: PcIrqChip, clock: IdleClock): void {
     const apic = chip.lapics[this.id];
     if (!apic) throw new RangeError(`the irqchip has no local APIC for vCPU ${this.id}`);
     this.live.platform = {
@@ -187,6 +190,7 @@ export class RunnableEmuVcpu extends EmuVcpuBase implements RunnableVcpu {
       nowNs: () => clock.nowNs(),
       poll: () => chip.poll(),
       nextDeadlineNs: () => chip.nextDeadlineNs(),
+      idle: (kick) => clock.idleUntil(chip.nextDeadlineNs(), kick, MAX_IDLE_WAIT_MS),
     };
   }
 

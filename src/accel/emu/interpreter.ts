@@ -5,7 +5,7 @@
 import { MpState } from "../../arch/x86/cpu_state.js";
 import type { Bus } from "../../bus/io_bus.js";
 import type { RunHooks, VcpuExit } from "../accelerator.js";
-import { type CompiledBlock, compileBlock } from "./block_compiler.js";
+import { type CompiledBlock, compileBlock, isJcc } from "./block_compiler.js";
 import { type Cpu, CR0_PG, CS, SS } from "./cpu.js";
 import { decode } from "./decoder.js";
 import { DB, FAULT, fault, GP, NMI } from "./fault.js";
@@ -25,8 +25,6 @@ const MAX_BLOCK_INSNS = 64;
 const KICK_POLL_BLOCKS = 16;
 /** Timers are polled every this many blocks (a few microseconds), and whenever a halted vCPU wakes. */
 const TIMER_POLL_BLOCKS = 64;
-/** The longest a halted vCPU sleeps before looking again (a kick wakes it sooner). */
-const MAX_HALT_WAIT_MS = 1000;
 /** Runs of a block before it is compiled into one JavaScript function. */
 const HOT_BLOCK_RUNS = 32;
 /** A direct-mapped cache of blocks by physical address in front of the map. */
@@ -37,12 +35,18 @@ class Block {
   valid = true;
   runs = 0;
   compiled: CompiledBlock | undefined;
+  /** The length of the block's code in bytes. */
+  readonly bytes: number;
   constructor(
     readonly phys: number,
     readonly codeSize: number,
     readonly insns: Insn[],
     readonly pages: number[],
-  ) {}
+  ) {
+    let n = 0;
+    for (const i of insns) n += i.len;
+    this.bytes = n;
+  }
 }
 
 export class Interpreter {
@@ -52,7 +56,11 @@ export class Interpreter {
   private readonly l1Tag = new Float64Array(L1_SIZE).fill(-1);
   private readonly l1Block: (Block | undefined)[] = new Array(L1_SIZE).fill(undefined);
 
-  constructor(private readonly cpu: Cpu) {
+  /** `compile: false` runs every block through the handlers (differential tests of the block compiler). */
+  constructor(
+    private readonly cpu: Cpu,
+    private readonly options: { compile?: boolean } = {},
+  ) {
     // Writes by any vCPU of this thread, a device or a loader drop stale code (code_pages.ts).
     cpu.mem.code.listen((page) => this.invalidatePage(page));
   }
@@ -96,15 +104,14 @@ export class Interpreter {
     const slot = phys & L1_MASK;
     if (this.l1Tag[slot] === phys) {
       const b = this.l1Block[slot]!;
-      if (b.codeSize === cpu.codeSize && !stepping && (b.pages.length < 2 || this.sameNextPage(b, lin))) return b;
+      if (b.codeSize === cpu.codeSize && !stepping) {
+        // The common case inline: one page, and 64-bit mode or all of it within the CS limit.
+        if (b.pages.length < 2 && (cpu.codeSize === 8 || cpu.ip + b.bytes <= cpu.segLimit[CS]! + 1)) return b;
+        if (this.stillValid(b, lin)) return b;
+      }
     }
     const cached = this.blocks.get(phys);
-    if (
-      cached &&
-      cached.codeSize === cpu.codeSize &&
-      !stepping &&
-      (cached.pages.length < 2 || this.sameNextPage(cached, lin))
-    ) {
+    if (cached && cached.codeSize === cpu.codeSize && !stepping && this.stillValid(cached, lin)) {
       this.l1Tag[slot] = phys;
       this.l1Block[slot] = cached;
       return cached;
@@ -113,15 +120,24 @@ export class Interpreter {
   }
 
   /**
-   * A block whose last instruction straddles into the next linear page holds bytes of the physical page that
-   * page mapped to when it was built; after a remap (INVLPG, a CR3 load) it must not run them. Checked
-   * through the TLB alone (no walk, so no side effects): a miss rebuilds the block.
+   * Whether a cached block may run at CS:RIP (linear `lin`) as it stands. Outside 64-bit mode all of it must
+   * lie within the CS limit, which may have shrunk since it was decoded (a rebuild then stops at the limit,
+   * where the fetch faults). And a block whose last instruction straddles into the next linear page holds
+   * bytes of the physical page that page mapped to when it was built; after a remap (INVLPG, a CR3 load) it
+   * must not run them: checked through the TLB alone (no walk, so no side effects), a miss rebuilds it.
    */
-  private sameNextPage(b: Block, lin: number): boolean {
+  private stillValid(b: Block, lin: number): boolean {
+    const cpu = this.cpu;
+    if (cpu.codeSize !== 8 && cpu.ip + b.bytes - 1 > cpu.segLimit[CS]!) return this.drop(b);
+    if (b.pages.length < 2) return true;
     const next = (Math.floor(lin / 4096) + 1) * 4096;
-    const p = this.cpu.cr0 & CR0_PG ? this.cpu.mem.tlb.lookup(next, 0) : next;
+    const p = cpu.cr0 & CR0_PG ? cpu.mem.tlb.lookup(next, 0) : next;
     if (p >= 0 && Math.floor(p / 4096) === b.pages[1]) return true;
-    // Dropped for good (not just replaced), so that rebuilding it again and again does not grow the lists.
+    return this.drop(b);
+  }
+
+  /** Drops a block for good (not just replaced), so that rebuilding it again and again does not grow the lists. */
+  private drop(b: Block): false {
     b.valid = false;
     if (this.blocks.get(b.phys) === b) this.blocks.delete(b.phys);
     const slot = b.phys & L1_MASK;
@@ -160,7 +176,8 @@ export class Interpreter {
         pages.add(Math.floor(cpu.mem.translateFetch(lastLin) / 4096));
       }
       ip += insn.len;
-      if (insn.endsBlock || cpu.singleStep || cpu.eflags & TF) break;
+      // A conditional branch ends the block only when taken: the run loop and compiled blocks stop there.
+      if ((insn.endsBlock && !isJcc(insn.op)) || cpu.singleStep || cpu.eflags & TF) break;
       const nextLin = first + insn.len;
       if (Math.floor(nextLin / 4096) !== startPage) break;
     }
@@ -286,8 +303,7 @@ export class Interpreter {
           // Without an irqchip, or with interrupts off, nothing can wake a lone vCPU: the run ends as a halt.
           if (!platform || !(cpu.eflags & IF)) return count({ kind: "halt" });
           // Sleep until the next timer or a kick (input, a stop, a pause), costing no CPU.
-          const wait = (platform.nextDeadlineNs() - platform.nowNs()) / 1e6;
-          if (wait > 0) Atomics.wait(kick, 0, 0, Math.min(wait, MAX_HALT_WAIT_MS));
+          platform.idle(kick);
           platform.poll();
           poll = -1;
           continue;
@@ -302,7 +318,7 @@ export class Interpreter {
             this.current = undefined;
             continue;
           }
-          if (++block.runs === HOT_BLOCK_RUNS && !stepping)
+          if (++block.runs === HOT_BLOCK_RUNS && !stepping && this.options.compile !== false)
             block.compiled = compileBlock(cpu, block.insns, block.codeSize);
           const insns = block.insns;
           const n = insns.length;
@@ -311,13 +327,16 @@ export class Interpreter {
             const i = insns[k++]!;
             const size = cpu.codeSize;
             const next = cpu.ip + i.len;
-            cpu.nextIp = size === 8 ? next : size === 4 ? next >>> 0 : next & 0xffff;
+            const fallThrough = size === 8 ? next : size === 4 ? next >>> 0 : next & 0xffff;
+            cpu.nextIp = fallThrough;
             i.exec(cpu, i);
             cpu.ip = cpu.nextIp;
             if (cpu.stopBlock) {
               cpu.stopBlock = false;
               break;
             }
+            // A taken branch in the middle of the block (blocks run on past conditional branches).
+            if (cpu.ip !== fallThrough) break;
           }
           cpu.retired += k;
           this.current = undefined;

@@ -38,8 +38,13 @@ const NS_PER_SECOND = 1_000_000_000n;
 /** The TSC counts nanoseconds of host time: 1 GHz. */
 export const TSC_HZ = NS_PER_SECOND;
 
+/** The machine clock's nanoseconds (the platform's clock with an irqchip, else host time). */
+function clockNs(cpu: Cpu): bigint {
+  return cpu.platform ? BigInt(Math.round(cpu.platform.nowNs())) : process.hrtime.bigint();
+}
+
 export function readTsc(cpu: Cpu): bigint {
-  return BigInt.asUintN(64, process.hrtime.bigint() + cpu.tscOffset);
+  return BigInt.asUintN(64, clockNs(cpu) + cpu.tscOffset);
 }
 
 const big = (n: number) => BigInt.asUintN(64, BigInt(Math.trunc(n)));
@@ -113,7 +118,7 @@ export function writeMsr(cpu: Cpu, index: number, value: bigint): void {
   }
   switch (index) {
     case MSR_TSC:
-      cpu.tscOffset = value - process.hrtime.bigint();
+      cpu.tscOffset = value - clockNs(cpu);
       // The APIC's TSC-deadline timer reads the same TSC.
       if (apic) apic.timer.tscOffset = cpu.tscOffset;
       return;

@@ -12,4 +12,6 @@ export interface EmuPlatform {
   poll(): void;
   /** When the next timer fires, or Infinity. */
   nextDeadlineNs(): number;
+  /** Nothing to run until the next timer: sleep until it or a kick (a virtual clock jumps there instead). */
+  idle(kick: Int32Array): void;
 }

@@ -6,15 +6,13 @@
 // vCPU's exits.
 import type { CpuidEntry, MpStateValue, MsrEntry, Regs, Sregs } from "../../arch/x86/cpu_state.js";
 import type { Bus } from "../../bus/io_bus.js";
-import type { Clock } from "../../devices/irqchip/clock.js";
+import type { IdleClock } from "../../devices/irqchip/clock.js";
 import type { PcIrqChip } from "../../devices/irqchip/pc_irqchip.js";
 import type { RunHooks, RunnableVcpu, VcpuExit, VcpuHandle } from "../accelerator.js";
 import type { RunnableEmuVcpu } from "./emu_vcpu.js";
 
 /** Blocks a vCPU runs before the next one's turn (a few thousand instructions, tens of microseconds). */
 const SLICE_BLOCKS = 256;
-/** The longest the thread sleeps with every vCPU halted before looking again. */
-const MAX_IDLE_WAIT_MS = 1000;
 
 export class EmuSmpGroup implements RunnableVcpu {
   constructor(private readonly vcpus: readonly RunnableEmuVcpu[]) {
@@ -32,7 +30,7 @@ export class EmuSmpGroup implements RunnableVcpu {
     return this.boot.handle;
   }
 
-  attachIrqChip(chip: PcIrqChip, clock: Clock): void {
+  attachIrqChip(chip: PcIrqChip, clock: IdleClock): void {
     for (const v of this.vcpus) v.attachIrqChip(chip, clock);
   }
 
@@ -51,8 +49,7 @@ export class EmuSmpGroup implements RunnableVcpu {
         if (this.vcpus.every((v) => v.asleep)) return { kind: "halt" };
         const platform = this.boot.platform;
         if (!platform) return { kind: "halt" };
-        const wait = (platform.nextDeadlineNs() - platform.nowNs()) / 1e6;
-        if (wait > 0) Atomics.wait(hooks.kick, 0, 0, Math.min(wait, MAX_IDLE_WAIT_MS));
+        platform.idle(hooks.kick);
         platform.poll();
       }
     } finally {

@@ -5,3 +5,8 @@
 export interface Clock {
   nowNs(): number;
 }
+
+/** A clock the machine's idle loop waits on: it sleeps until a deadline or a kick, or skips the wait. */
+export interface IdleClock extends Clock {
+  idleUntil(deadlineNs: number, kick: Int32Array, maxWaitMs: number): void;
+}
