@@ -25,6 +25,9 @@ export class VcpuControl {
   /** Main thread: asks run() to return at its next chance (the accelerator may need telling too). */
   kick(): void {
     Atomics.store(this.cells, KICK, 1);
+    // An emulated vCPU halted with nothing due sleeps on this cell (Atomics.wait): wake it now, not at the
+    // end of its longest sleep.
+    Atomics.notify(this.cells, KICK);
   }
 
   get state(): VcpuStateValue {
