@@ -1,0 +1,434 @@
+# pm_timer: the ACPI PM timer advances at 3.579545 MHz. Its port comes from the FADT's PM_TMR_BLK (found
+# through the RSDP and RSDT); 0x608, tsvmm's port, when no FADT announces one.
+# Flat, 32-bit protected mode at 0x100000; run: tsvmm run --mode protected --irqchip FILE.
+#   1. Monotonic: 1000 successive reads never go backwards (mod 2^24) and the count moves.
+#   2. Against the PIT: channel 2 (gate 2 high through port 0x61, speaker off) runs free in mode 2 at
+#      1.193182 MHz; its count, latched and read in a loop, is summed until at least 8 x 65535 ticks (0.44 s)
+#      passed: the PM timer must have moved 3 ticks per PIT tick, within 2%. A step between two reads
+#      longer than 20 ms (a loaded host stalling the VM) could hide a PIT wrap: the measurement restarts.
+#   3. Against the RTC: the PM ticks between two changes of the CMOS seconds register: 3579545, within 2%
+#      (up to 5 tries: a host stall at an edge shifts the measurement by the stall).
+# Output:
+#   pm timer: port 0x<hhhh> (fadt|default)
+#   pit: <n> pm ticks in <m> pit ticks (3 each expected)
+#   rtc: <n> pm ticks in one rtc second (expected 3579545)
+# Exit: 0x10 (status 33). Failures: 0x91 the count went backwards, 0x92 it did not move, 0x93 off the PIT,
+# 0x94 off the RTC, 0x95 twenty PIT measurements had a step longer than 20 ms.
+	.code32
+	.set COM1, 0x3f8
+	.set DEBUG_EXIT, 0xf4
+	.set PIT_CH2, 0x42
+	.set PIT_CMD, 0x43
+	.set PORT_B, 0x61
+	.set CMOS_INDEX, 0x70
+	.set CMOS_DATA, 0x71
+	.set PM_HZ, 3579545
+
+	.text
+	.globl _start
+_start:
+	cli
+	mov $stack_top, %esp
+	call setup_idt
+	call pm_find
+	mov $s_pm, %esi
+	call puts
+	mov pm_port, %eax
+	shr $8, %eax
+	call puthex8
+	mov pm_port, %eax
+	call puthex8
+	mov $s_open, %esi
+	call puts
+	mov pm_source, %esi
+	call puts
+	mov $s_close, %esi
+	call puts
+
+	# 1. Monotonic.
+	call pm_now
+	mov %eax, %edi			# the first reading
+	mov %eax, %ebx
+	mov $1000, %ebp
+1:	call pm_since			# since the previous reading: a step back shows as a huge step
+	cmp $0x800000, %eax
+	mov $0x91, %ecx
+	jae fail_ecx
+	add %eax, %ebx
+	and $0xffffff, %ebx
+	dec %ebp
+	jnz 1b
+	cmp %edi, %ebx
+	mov $0x92, %ecx
+	je fail_ecx
+
+	# 2. Against the PIT's channel 2, free-running: its count is latched and read back, and the ticks it
+	#    moved are summed (mod 2^16 per step) until 8 x 65535 have passed.
+	in $PORT_B, %al
+	and $0xfc, %al			# speaker off
+	or $0x01, %al			# gate 2 high
+	out %al, $PORT_B
+	mov $0xb4, %al			# channel 2, lobyte/hibyte, mode 2, binary
+	out %al, $PIT_CMD
+	xor %al, %al			# count 0: 65536
+	out %al, $PIT_CH2
+	out %al, $PIT_CH2
+	movl $20, restarts_left
+restart_pit:
+	call pit_read
+	mov %eax, %edi			# the previous count
+	call pm_now
+	mov %eax, pit_start
+	mov %eax, %ebx			# the previous step's PM count
+	xor %ebp, %ebp			# PIT ticks so far
+2:	call pit_read
+	mov %edi, %ecx
+	sub %eax, %ecx
+	and $0xffff, %ecx
+	add %ecx, %ebp
+	mov %eax, %edi
+	call pm_since			# a step longer than 20 ms (the host stalled the VM) may hide a wrap of
+	cmp $(PM_HZ / 50), %eax		# the PIT's 55 ms period: start again, 20 times at most
+	jb 3f
+	decl restarts_left
+	jnz restart_pit
+	mov $0x95, %ecx
+	jmp fail_ecx
+3:	add %eax, %ebx
+	and $0xffffff, %ebx
+	cmp $(8 * 0xffff), %ebp
+	jb 2b
+	call pm_now
+	sub pit_start, %eax
+	and $0xffffff, %eax
+	mov %eax, pit_ticks
+	mov %ebp, pit_counted
+	mov $s_pit, %esi
+	call puts
+	mov pit_ticks, %eax
+	call putdec
+	mov $s_pit_mid, %esi
+	call puts
+	mov pit_counted, %eax
+	call putdec
+	mov $s_pit_tail, %esi
+	call puts
+	mov pit_counted, %ebx		# expected: 3 PM ticks per PIT tick (3579545 / 1193182 = 2.99999)
+	imul $3, %ebx
+	mov pit_ticks, %eax
+	mov $0x93, %ecx
+	call within_2pc
+	# 3. Against the RTC's seconds: up to 5 tries (a host stall at an edge shifts it by the stall).
+	movl $5, restarts_left
+rtc_try:
+	call rtc_seconds
+	mov %al, %bl
+6:	call rtc_seconds
+	cmp %al, %bl
+	je 6b
+	mov %al, %bl
+	call pm_now
+	mov %eax, rtc_start
+7:	call rtc_seconds
+	cmp %al, %bl
+	je 7b
+	call pm_now
+	sub rtc_start, %eax
+	and $0xffffff, %eax
+	mov %eax, rtc_ticks
+	mov $PM_HZ, %ebx
+	call off_by_2pc
+	jbe 8f
+	decl restarts_left
+	jnz rtc_try
+8:	mov $s_rtc, %esi
+	call puts
+	mov rtc_ticks, %eax
+	call putdec
+	mov $s_rtc_tail, %esi
+	call puts
+	mov rtc_ticks, %eax
+	mov $PM_HZ, %ebx
+	mov $0x94, %ecx
+	call within_2pc
+	mov $0x10, %eax
+	out %eax, $DEBUG_EXIT
+1:	hlt
+	jmp 1b
+
+# within_2pc: fails with code ECX unless |EAX - EBX| <= EBX / 50. Clobbers EAX, EDX.
+within_2pc:
+	call off_by_2pc
+	ja fail_ecx
+	ret
+
+# off_by_2pc: flags as for CMP |EAX - EBX|, EBX / 50 (JA: more than 2% off). Clobbers EAX, EDX.
+off_by_2pc:
+	push %ecx
+	sub %ebx, %eax
+	jns 1f
+	neg %eax
+1:	push %eax
+	mov %ebx, %eax
+	xor %edx, %edx
+	mov $50, %ecx
+	div %ecx
+	pop %edx
+	cmp %eax, %edx
+	pop %ecx
+	ret
+
+fail_ecx:
+	mov %ecx, %eax
+	jmp fail
+
+# pit_read: channel 2's count, latched, in EAX. Clobbers EDX.
+pit_read:
+	mov $0x80, %al			# counter latch, channel 2
+	out %al, $PIT_CMD
+	in $PIT_CH2, %al
+	movzbl %al, %edx
+	in $PIT_CH2, %al
+	movzbl %al, %eax
+	shl $8, %eax
+	or %edx, %eax
+	ret
+
+# rtc_seconds: the CMOS seconds register in AL.
+rtc_seconds:
+	mov $0x00, %al
+	out %al, $CMOS_INDEX
+	in $CMOS_DATA, %al
+	ret
+
+	.balign 4
+pit_start:	.long 0
+pit_ticks:	.long 0
+pit_counted:	.long 0
+rtc_start:	.long 0
+rtc_ticks:	.long 0
+restarts_left:	.long 0
+s_pm:		.asciz "pm timer: port 0x"
+s_open:		.asciz " ("
+s_close:	.asciz ")\n"
+s_pit:		.asciz "pit: "
+s_pit_mid:	.asciz " pm ticks in "
+s_pit_tail:	.asciz " pit ticks (3 each expected)\n"
+s_rtc:		.asciz "rtc: "
+s_rtc_tail:	.asciz " pm ticks in one rtc second (expected 3579545)\n"
+
+# pm_find: the PM timer's port from the FADT (PM_TMR_BLK) into pm_port, found through the RSDP (0xe0000-
+# 0xfffff) and the RSDT; 0x608 (tsvmm's port) when no FADT announces one. pm_source says which.
+pm_find:
+	movl $0x608, pm_port
+	movl $s_default, pm_source
+	mov $0xe0000, %esi
+1:	cmpl $0x20445352, (%esi)	# "RSD "
+	jne 2f
+	cmpl $0x20525450, 4(%esi)	# "PTR "
+	je 3f
+2:	add $16, %esi
+	cmp $0x100000, %esi
+	jb 1b
+	ret
+3:	mov 16(%esi), %esi		# the RSDT
+	cmpl $0x54445352, (%esi)	# "RSDT"
+	jne 6f
+	mov 4(%esi), %ecx		# its length
+	sub $36, %ecx
+	shr $2, %ecx
+	lea 36(%esi), %edi
+4:	test %ecx, %ecx
+	jz 6f
+	mov (%edi), %ebx
+	cmpl $0x50434146, (%ebx)	# "FACP"
+	je 5f
+	add $4, %edi
+	dec %ecx
+	jmp 4b
+5:	mov 76(%ebx), %eax		# PM_TMR_BLK
+	test %eax, %eax
+	jz 6f
+	mov %eax, pm_port
+	movl $s_fadt, pm_source
+6:	ret
+
+# pm_now: the PM timer's 24-bit count in EAX. Clobbers EDX.
+pm_now:
+	mov pm_port, %edx
+	in (%dx), %eax
+	and $0xffffff, %eax
+	ret
+
+# pm_since: PM ticks since the count in EBX (mod 2^24) in EAX. Clobbers EDX.
+pm_since:
+	call pm_now
+	sub %ebx, %eax
+	and $0xffffff, %eax
+	ret
+
+# pm_wait: busy-waits ECX PM ticks (ECX < 2^24). Clobbers EAX, EBX, EDX.
+pm_wait:
+	call pm_now
+	mov %eax, %ebx
+# pm_wait_from: busy-waits until ECX PM ticks have passed since the count in EBX. Clobbers EAX, EDX.
+pm_wait_from:
+1:	call pm_since
+	cmp %ecx, %eax
+	jb 1b
+	ret
+
+	.balign 4
+pm_port:	.long 0x608
+pm_source:	.long 0
+s_fadt:		.asciz "fadt"
+s_default:	.asciz "default"
+# ---- common to the apic guests: IDT stubs, interrupt_return, console, failure exit ----
+
+# setup_idt: every IDT entry becomes a 32-bit interrupt gate to its "unexpected" stub; loads the IDT and
+# masks both 8259s (OCW1), so only the local APIC and the IOAPIC deliver. Clobbers EAX, ECX, EDX.
+setup_idt:
+	xor %ecx, %ecx
+1:	mov %ecx, %eax
+	shl $4, %eax
+	add $stubs, %eax
+	call set_gate
+	inc %ecx
+	cmp $256, %ecx
+	jb 1b
+	lidt idtr
+	mov $0xff, %al
+	out %al, $0x21
+	out %al, $0xa1
+	ret
+
+# set_gate: IDT entry ECX becomes a 32-bit interrupt gate (DPL 0, selector CS) to the handler at EAX.
+set_gate:
+	lea idt(,%ecx,8), %edx
+	mov %ax, (%edx)
+	push %eax
+	mov %cs, %ax
+	mov %ax, 2(%edx)
+	pop %eax
+	movw $0x8e00, 4(%edx)
+	shr $16, %eax
+	mov %ax, 6(%edx)
+	ret
+
+# interrupt_return: IRET without IRET (this host's KVM emulates ring-0 code and its instruction emulator
+# runs IRET in real mode only; see pit_count.S). The frame is EIP, CS (unchanged), EFLAGS at CPL 0.
+interrupt_return:
+	push %eax
+	mov 4(%esp), %eax
+	push %ebx
+	mov 16(%esp), %ebx
+	mov %eax, 16(%esp)
+	and $~0x200, %ebx
+	mov %ebx, 12(%esp)
+	pop %ebx
+	pop %eax
+	lea 4(%esp), %esp
+	popf
+	sti
+	ret
+
+# puts: the NUL-terminated string at ESI to COM1. Clobbers EAX, EDX, ESI.
+puts:
+	mov $COM1, %dx
+1:	lodsb
+	test %al, %al
+	jz 2f
+	out %al, (%dx)
+	jmp 1b
+2:	ret
+
+# putdec: EAX as unsigned decimal to COM1. Clobbers EAX, ECX, EDX.
+putdec:
+	xor %ecx, %ecx
+1:	xor %edx, %edx
+	push %ebx
+	mov $10, %ebx
+	div %ebx
+	pop %ebx
+	push %edx
+	inc %ecx
+	test %eax, %eax
+	jnz 1b
+	mov $COM1, %dx
+2:	pop %eax
+	add $'0', %al
+	out %al, (%dx)
+	loop 2b
+	ret
+
+# puthex8: AL as two lowercase hex digits. Clobbers EAX, EDX.
+puthex8:
+	push %ebx
+	movzbl %al, %ebx
+	mov $COM1, %dx
+	mov %ebx, %eax
+	shr $4, %eax
+	movb hexdigits(%eax), %al
+	out %al, (%dx)
+	mov %ebx, %eax
+	and $0xf, %eax
+	movb hexdigits(%eax), %al
+	out %al, (%dx)
+	pop %ebx
+	ret
+
+newline:
+	mov $'\n', %al
+	mov $COM1, %dx
+	out %al, (%dx)
+	ret
+
+# fail: prints "FAIL 0x<code>" and exits through isa-debug-exit with the code in EAX.
+fail:
+	cli
+	push %eax
+	mov $s_fail, %esi
+	call puts
+	mov (%esp), %eax
+	call puthex8
+	call newline
+	pop %eax
+	out %eax, $DEBUG_EXIT
+1:	hlt
+	jmp 1b
+
+# unexpected: the stubs push their vector and come here: "unexpected vector 0x<hh>", exit code 0x4f.
+unexpected:
+	cli
+	mov $s_unexpected, %esi
+	call puts
+	pop %eax
+	call puthex8
+	call newline
+	mov $0x4f, %eax
+	out %eax, $DEBUG_EXIT
+1:	hlt
+	jmp 1b
+
+	.balign 16
+stubs:
+	.set vector, 0
+	.rept 256
+	.balign 16
+	push $vector
+	jmp unexpected
+	.set vector, vector + 1
+	.endr
+
+hexdigits:	.ascii "0123456789abcdef"
+s_fail:		.asciz "FAIL 0x"
+s_unexpected:	.asciz "unexpected vector 0x"
+	.balign 4
+	.word 0
+idtr:	.word 256 * 8 - 1
+	.long idt
+	.balign 8
+idt:	.fill 256 * 8, 1, 0
+	.balign 16
+	.fill 4096, 1, 0
+stack_top:
