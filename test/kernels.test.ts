@@ -88,7 +88,22 @@ for (const accel of accelerators()) {
   test(`a Multiboot kernel without modules says so [${accel}]`, () => {
     const kernel = buildElf("multiboot_kernel.S", "multiboot_kernel.ld", "elf32");
     const r = runCli(["run", "--accel", accel, "--kernel", kernel]);
-    assert.match(r.stdout, new RegExp(`^cmdline: ${kernel}\nmem: lower=639 upper=130048\nmodules: none\nmods: 0\n`));
+    // QEMU's "%s %s" of the file name and an empty -append: the line ends with a space.
+    assert.match(r.stdout, new RegExp(`^cmdline: ${kernel} \nmem: lower=639 upper=130048\nmodules: none\nmods: 0\n`));
+    assert.equal(r.status, status(0x21), r.stderr);
+  });
+
+  test(`--initrd a,b for a Multiboot kernel is two modules, as QEMU's -initrd [${accel}]`, () => {
+    const kernel = buildElf("multiboot_kernel.S", "multiboot_kernel.ld", "elf32");
+    const module0 = join(dir, "first.txt");
+    writeFileSync(module0, "first module\n");
+    const module1 = join(dir, "second.txt");
+    writeFileSync(module1, "second");
+    const r = runCli(["run", "--accel", accel, "--kernel", kernel, "--initrd", `${module0} a b,${module1}`]);
+    assert.match(
+      r.stdout,
+      new RegExp(`^cmdline: ${kernel} \nmem: lower=639 upper=130048\nmodule0: first module\nmods: 2\n`),
+    );
     assert.equal(r.status, status(0x21), r.stderr);
   });
 

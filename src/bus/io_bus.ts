@@ -59,6 +59,18 @@ export class IoBus implements Bus {
     this.mmio.sort((a, b) => a.base - b.base);
   }
 
+  /** Takes back the range registered at `base` (a PCI BAR the guest moves or disables). */
+  unregister(space: AddressSpace, base: number): void {
+    if (space === "mmio") {
+      const at = this.mmio.findIndex((r) => r.base === base);
+      if (at >= 0) this.mmio.splice(at, 1);
+      return;
+    }
+    const range = this.ports[base];
+    if (!range || range.base !== base) return;
+    for (let p = base; p < base + range.size; p++) this.ports[p] = undefined;
+  }
+
   /** The range that owns an address, if any. */
   find(space: AddressSpace, addr: number): Range | undefined {
     if (space === "pio") return this.ports[addr];

@@ -64,3 +64,22 @@ export function parseRegAssignment(text: string): [keyof Regs, bigint] {
   if (value >= 1n << 64n) throw new UserError(`--reg ${name}: ${text.slice(eq + 1)} does not fit in 64 bits`);
   return [reg, value];
 }
+
+/** Splits a list the way QEMU's get_opt_value does: at commas, with ",," standing for a comma. */
+export function splitQemuList(list: string): string[] {
+  const out: string[] = [];
+  let current = "";
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i] as string;
+    if (c !== ",") current += c;
+    else if (list[i + 1] === ",") {
+      current += ",";
+      i++;
+    } else {
+      out.push(current);
+      current = "";
+    }
+  }
+  out.push(current);
+  return out;
+}

@@ -38,9 +38,10 @@ export function loadKernel(memory: GuestMemory, name: string, data: Uint8Array, 
   const header = findMultibootHeader(name, data);
   if (header) {
     const mode = "protected";
-    // As GRUB and QEMU do, the kernel's command line starts with its own file name.
+    // As QEMU does ("%s %s"), the kernel's command line is its file name, a space and -append's string
+    // (so a space ends it when there is no -append).
     const mb = loadMultiboot(memory, name, data, header, {
-      cmdline: options.cmdline ? `${name} ${options.cmdline}` : name,
+      cmdline: `${name} ${options.cmdline ?? ""}`,
       modules: options.modules ?? [],
       reserved: reserved(mode),
     });

@@ -23,6 +23,7 @@ const HEADER_SUPPORTED_REQUIREMENTS = HEADER_PAGE_ALIGN | HEADER_MEMORY_INFO | H
 
 // Information structure flags and offsets.
 const INFO_MEMORY = 1 << 0;
+const INFO_BOOT_DEVICE = 1 << 1;
 const INFO_CMDLINE = 1 << 2;
 const INFO_MODS = 1 << 3;
 const INFO_MEM_MAP = 1 << 6;
@@ -31,6 +32,7 @@ const INFO = {
   flags: 0,
   memLower: 4,
   memUpper: 8,
+  bootDevice: 12,
   cmdline: 16,
   modsCount: 20,
   modsAddr: 24,
@@ -52,6 +54,8 @@ const STRINGS_AT = MULTIBOOT_INFO_ADDR + 0x1000;
 const STRINGS_END = MULTIBOOT_INFO_RANGE.gpa + MULTIBOOT_INFO_RANGE.size;
 const MAX_MODULES = (LOADER_NAME_AT - MODS_AT) / MODULE_ENTRY_SIZE;
 const LOADER_NAME = "tsvmm";
+/** QEMU's boot_device: BIOS drive 0x80 (the first hard disk), no partition (0xff in each level). */
+const BOOT_DEVICE = 0x8000ffff;
 
 export interface MultibootHeader {
   offset: number;
@@ -227,7 +231,8 @@ function writeInfo(memory: GuestMemory, name: string, cmdline: string, modules: 
   set(INFO.modsAddr, MODS_AT);
   memory.write(LOADER_NAME_AT, Buffer.from(`${LOADER_NAME}\0`, "latin1"));
   set(INFO.bootLoaderName, LOADER_NAME_AT);
-  set(INFO.flags, INFO_MEMORY | INFO_CMDLINE | INFO_MODS | INFO_MEM_MAP | INFO_LOADER_NAME);
+  set(INFO.bootDevice, BOOT_DEVICE);
+  set(INFO.flags, INFO_MEMORY | INFO_BOOT_DEVICE | INFO_CMDLINE | INFO_MODS | INFO_MEM_MAP | INFO_LOADER_NAME);
   return info;
 }
 

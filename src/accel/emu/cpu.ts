@@ -121,6 +121,27 @@ export class Cpu {
   readonly xmmF64 = new Float64Array(this.xmm.buffer);
   /** MXCSR: SSE control and status (all exceptions masked, round to nearest after reset). */
   mxcsr = 0x1f80;
+  // x87 FPU and MMX (ops/x87.ts explains the representation). Registers are indexed physically (R0-R7; ST(i)
+  // is R((top + i) & 7)). Each holds either a binary64 value (fpr) or an exact 80-bit value (fpMant: 64-bit
+  // significand as low/high Int32 words, which is also the MMX register; fpExp: sign << 15 | exponent), and
+  // fpRaw says which view is current (1: the 80-bit one).
+  readonly fpr = new Float64Array(8);
+  readonly fpMant = new Int32Array(16);
+  readonly fpExp = new Int32Array(8);
+  readonly fpRaw = new Uint8Array(8);
+  /** Control word (reset value 0x0040; FNINIT sets 0x037f). */
+  fpuCw = 0x40;
+  /** Status word without TOP (bits 11-13 always clear here). */
+  fpuSw = 0;
+  fpuTop = 0;
+  /** Bit p set when physical register p is not empty (the FXSAVE abridged tag word). */
+  fpuTags = 0xff;
+  /** Last instruction and data pointers, the last opcode's low 11 bits. */
+  fpuIp = 0;
+  fpuCs = 0;
+  fpuDp = 0;
+  fpuDs = 0;
+  fpuOp = 0;
   /** TSC = host nanoseconds (scaled) + offset. */
   tscOffset = 0n;
 

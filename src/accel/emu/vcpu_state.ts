@@ -67,6 +67,15 @@ const SCALARS = [
   "sysenterEip",
   "mpState",
   "mxcsr",
+  "fpuCw",
+  "fpuSw",
+  "fpuTop",
+  "fpuTags",
+  "fpuIp",
+  "fpuCs",
+  "fpuDp",
+  "fpuDs",
+  "fpuOp",
 ] as const satisfies readonly (keyof Cpu)[];
 const BOOLS = ["halted", "singleStep", "interruptShadow"] as const satisfies readonly (keyof Cpu)[];
 
@@ -84,7 +93,8 @@ const CPUID_COUNT_AT = MSR_AT + MAX_MSRS * 2;
 const CPUID_AT = CPUID_COUNT_AT + 1; // 7 numbers per entry
 const MAX_CPUID = 96;
 const XMM_AT = CPUID_AT + MAX_CPUID * 7; // XMM0-15: 64 Int32 words in 32 slots
-const NOTES_AT = XMM_AT + 32; // UTF-8 text, length-prefixed (Int32 slot), then bytes
+const FPU_AT = XMM_AT + 32; // x87: fpr (8 slots), fpMant (8), fpExp (4), fpRaw (1)
+const NOTES_AT = FPU_AT + 21; // UTF-8 text, length-prefixed (Int32 slot), then bytes
 const NOTES_BYTES = 4096;
 const SLOTS = NOTES_AT + 1 + NOTES_BYTES / 8;
 
@@ -122,6 +132,10 @@ export class StateBuffer {
     }
     this.f64.set(cpu.dr, DR_AT);
     this.i32.set(cpu.xmm, XMM_AT * 2);
+    this.f64.set(cpu.fpr, FPU_AT);
+    this.i32.set(cpu.fpMant, (FPU_AT + 8) * 2);
+    this.i32.set(cpu.fpExp, (FPU_AT + 16) * 2);
+    this.f64[FPU_AT + 20] = cpu.fpRaw.reduce((m, r, p) => m | (r << p), 0);
     this.big[BIG_AT] = cpu.star;
     this.big[BIG_AT + 1] = cpu.tscOffset;
     const msrs = [...cpu.msrs].slice(0, MAX_MSRS);
@@ -151,6 +165,10 @@ export class StateBuffer {
     }
     cpu.dr.set(this.f64.subarray(DR_AT, DR_AT + 8));
     cpu.xmm.set(this.i32.subarray(XMM_AT * 2, XMM_AT * 2 + 64));
+    cpu.fpr.set(this.f64.subarray(FPU_AT, FPU_AT + 8));
+    cpu.fpMant.set(this.i32.subarray((FPU_AT + 8) * 2, (FPU_AT + 8) * 2 + 16));
+    cpu.fpExp.set(this.i32.subarray((FPU_AT + 16) * 2, (FPU_AT + 16) * 2 + 8));
+    for (let p = 0; p < 8; p++) cpu.fpRaw[p] = (this.f64[FPU_AT + 20]! >> p) & 1;
     cpu.star = BigInt.asUintN(64, this.big[BIG_AT]!);
     cpu.tscOffset = this.big[BIG_AT + 1]!;
     cpu.msrs.clear();

@@ -13,4 +13,6 @@ import "./misc.js";
 import "./muldiv.js";
 import "./shift.js";
 import "./string.js";
+import "./x87.js";
+import "./mmx.js";
 import "./sse_register.js";

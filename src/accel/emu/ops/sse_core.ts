@@ -32,9 +32,8 @@ import { operandLinear } from "../operands.js";
 import { checkSseAvailable } from "./fpu_available.js";
 
 // MMX forms (no mandatory prefix) of the 0F opcodes shared with SSE2 integer instructions belong to the x87/MMX
-// family (ops/mmx.ts). Until that file exports them this map stays empty and those forms raise #UD; with it,
-// replace the next line by: import { mmxHandlers } from "./mmx.js";
-const mmxHandlers = new Map<number, Handler>();
+// family (ops/mmx.ts); what it does not implement raises #UD.
+import { mmxHandlers } from "./mmx.js";
 
 // ---- scratch registers ----
 const scratch = new ArrayBuffer(3 * 16 + 16);
@@ -436,6 +435,10 @@ for (const b of [0x2a, 0x2c, 0x2d, 0xc4, 0xc5]) MMX_FORMS.add(b);
 
 const forms = new Map<number, (Handler | undefined)[]>();
 
+/** What registerForms() registered, for the opcode coverage table (scripts/opcode-coverage.ts): per opcode,
+ * which mandatory-prefix forms (NP, 66, F3, F2) have a handler, and whether the no-prefix form is MMX's. */
+export const registeredForms = new Map<number, { prefixes: boolean[]; mmx: boolean; mmxImplemented: boolean }>();
+
 /** Registers the form of opcode `op` (full opcode-space number) taken with mandatory prefix `p`. */
 export function form(op: number, p: number, h: Handler): void {
   let t = forms.get(op);
@@ -454,6 +457,11 @@ export function registerForms(): void {
   for (const [op, t] of forms) {
     const mmx =
       op >= MAP_0F && op < MAP_0F + 0x100 ? MMX_FORMS.has(op - MAP_0F) : op < 0x300 ? op < 0x220 : op === 0x30f;
+    registeredForms.set(op, {
+      prefixes: t.map((h) => h !== undefined),
+      mmx: !t[NP] && mmx,
+      mmxImplemented: !t[NP] && mmxHandlers.has(op),
+    });
     const none = t[NP] ?? (mmx ? mmxForward : unimplemented);
     const p66 = t[P66] ?? unimplemented;
     const f3 = t[PF3] ?? unimplemented;
