@@ -11,6 +11,7 @@ import {
   emulatorGap,
   ensureLinuxGuest,
   INIT_OK,
+  kvmLinuxSkipReason,
   LINUX_IMAGES,
   LINUX_MEMORY_MIB,
   linuxArgs,
@@ -40,6 +41,11 @@ for (const accel of accelerators()) {
     for (const cpus of [1, 2]) {
       test(`Debian's kernel boots from its ${kind === "pvh" ? "vmlinux (PVH)" : "bzImage"} with ${cpus} vCPU(s) to /init, which powers off [${accel}]`, async (t) => {
         if (missing) assert.fail(missing);
+        const slow = accel === "kvm" ? kvmLinuxSkipReason() : undefined;
+        if (slow) {
+          t.skip(slow);
+          return;
+        }
         if (accel === "emu" && cpus > 1) {
           t.skip("the emulator runs one vCPU until its SMP lands (another issue)");
           return;

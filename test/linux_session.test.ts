@@ -11,6 +11,7 @@ import {
   emulatorGap,
   ensureLinuxGuest,
   INIT_OK,
+  kvmLinuxSkipReason,
   LINUX_IMAGES,
   type LinuxRun,
   linuxArgs,
@@ -35,6 +36,11 @@ function skippedForEmulator(t: { skip(message: string): void }, accel: string, r
 for (const accel of accelerators()) {
   test(`an interactive shell on the terminal: the prompt, a command and its answer, poweroff [${accel}]`, (t) => {
     if (missing) assert.fail(missing);
+    const slow = accel === "kvm" ? kvmLinuxSkipReason() : undefined;
+    if (slow) {
+      t.skip(slow);
+      return;
+    }
     const { args } = linuxArgs(accel, LINUX_IMAGES.bzimage, 1, ["tsvmm.action=shell"]);
     const steps = [
       ["/ # ", "echo $((6*7))-answer\n"],
@@ -75,6 +81,11 @@ for (const accel of accelerators()) {
   ] as const) {
     test(`${how} ends the run with status 0 [${accel}]`, async (t) => {
       if (missing) assert.fail(missing);
+      const slow = accel === "kvm" ? kvmLinuxSkipReason() : undefined;
+      if (slow) {
+        t.skip(slow);
+        return;
+      }
       const { args } = linuxArgs(accel, LINUX_IMAGES.pvh, 1, [...words, "tsvmm.action=reboot"]);
       const r = await runLinux(args, BOOT_TIMEOUT_MS);
       if (skippedForEmulator(t, accel, r)) return;
@@ -86,6 +97,11 @@ for (const accel of accelerators()) {
 
   test(`with --reboot, reboot -f boots the kernel again [${accel}]`, async (t) => {
     if (missing) assert.fail(missing);
+    const slow = accel === "kvm" ? kvmLinuxSkipReason() : undefined;
+    if (slow) {
+      t.skip(slow);
+      return;
+    }
     const { args } = linuxArgs(accel, LINUX_IMAGES.pvh, 1, ["tsvmm.action=reboot"]);
     // Ended from here (SIGTERM: a clean stop, status 0) once the second boot reached /init.
     const r = await runLinux(["--reboot", ...args], 2 * BOOT_TIMEOUT_MS, (output, child) => {
