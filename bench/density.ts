@@ -4,15 +4,24 @@
 // guest and RSS has settled, and how many VMs were created per second (createMachine + run() until every
 // guest has spoken). Then stops and closes them all and checks that every one ended and released its file
 // descriptors. The reference is the RSS of one QEMU process (KVM) booting the same file with the same RAM,
-// measured before and after tsvmm's run (mean of the two). Both sides use KVM: without it the benchmark
-// prints one line saying it was skipped.
+// measured before and after tsvmm's run (mean of the two). Both sides use KVM: without it that row prints
+// one line saying it was skipped.
+//
+// The emulator's rows run everywhere, on guests/bench_idle_100hz.S (bench_idle with the PIT at 100 Hz through
+// the 8259, a "." every 100 ticks): "density-emu-idle" is the CPU share of one `tsvmm run --accel emu` process
+// idling in HLT between ticks (utime + stime from /proc/PID/stat over IDLE_SECONDS, after a settle), against
+// QEMU TCG running the same file; the guest's dots show the timer ran at its rate meanwhile. "density-emu"
+// is the same count of emulated VMs in one process as the KVM row, RSS growth per VM, against one QEMU TCG
+// process's RSS.
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { AccelName } from "../src/accel/accelerator.js";
 import { createMachine, type Machine, type RunResult } from "../src/vmm/machine.js";
 import { buildFlat } from "../test/helpers/build_guest.js";
 import { ensureQemu, QEMU, skippedWithoutKvm } from "./references.js";
 import { median } from "./stats.js";
+import { tsvmmCommand, type VmmCommand } from "./vmm_process.js";
 
 const VMS = Number(process.env.BENCH_DENSITY_VMS ?? 100);
 const MEMORY = 16 << 20;
@@ -53,10 +62,10 @@ async function settledRssKb(): Promise<number> {
 }
 
 /** Boots the kernel in QEMU, waits for its "R" and a settle time, and returns QEMU's RSS in KiB. */
-function qemuRssKb(kernel: string): Promise<number> {
+function qemuRssKb(kernel: string, accel: "kvm" | "tcg" = "kvm"): Promise<number> {
   return new Promise((resolve, reject) => {
     const args = [
-      ...["-machine", "accel=kvm", "-nodefaults", "-display", "none", "-serial", "stdio", "-no-reboot"],
+      ...["-machine", `accel=${accel}`, "-nodefaults", "-display", "none", "-serial", "stdio", "-no-reboot"],
       ...["-m", `${MEMORY >> 20}M`, "-kernel", kernel],
     ];
     const child = spawn(QEMU, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -100,13 +109,13 @@ interface Started {
   result: Promise<RunResult>;
 }
 
-function start(data: Uint8Array): Started {
+function start(data: Uint8Array, accel: AccelName = "kvm"): Started {
   let spoke!: () => void;
   const spokePromise = new Promise<void>((resolve) => {
     spoke = resolve;
   });
   const machine = createMachine({
-    accel: "kvm",
+    accel,
     memorySize: MEMORY,
     irqchip: true,
     image: { kind: "kernel", name: "bench_idle", data },
@@ -134,9 +143,12 @@ async function stopAll(vms: readonly Started[]): Promise<void> {
   }
 }
 
-async function tsvmmDensity(data: Uint8Array): Promise<{ kbPerVm: number; vmsPerSecond: number }> {
+async function tsvmmDensity(
+  data: Uint8Array,
+  accel: AccelName = "kvm",
+): Promise<{ kbPerVm: number; vmsPerSecond: number }> {
   // One machine first, so that what the first worker thread loads once (modules, code) is not counted.
-  const warm = start(data);
+  const warm = start(data, accel);
   await warm.spoke;
   await stopAll([warm]);
   const fdsBefore = openFds();
@@ -146,7 +158,7 @@ async function tsvmmDensity(data: Uint8Array): Promise<{ kbPerVm: number; vmsPer
   const t0 = performance.now();
   let measured: { kbPerVm: number; vmsPerSecond: number };
   try {
-    for (let i = 0; i < VMS; i++) vms.push(start(data));
+    for (let i = 0; i < VMS; i++) vms.push(start(data, accel));
     await Promise.all(vms.map((vm) => vm.spoke));
     const t1 = performance.now();
     const after = await settledRssKb();
@@ -161,8 +173,10 @@ async function tsvmmDensity(data: Uint8Array): Promise<{ kbPerVm: number; vmsPer
 }
 
 export async function densityBenchmark(): Promise<void> {
-  if (skippedWithoutKvm("density")) return;
   ensureQemu("density");
+  await emulatorIdleRow();
+  await emulatorDensityRow();
+  if (skippedWithoutKvm("density")) return;
   const kernel = buildFlat("bench_idle.S", KERNEL_ADDR);
   const data = readFileSync(kernel);
   const qemuBefore = await qemuRssKb(kernel);
@@ -173,5 +187,102 @@ export async function densityBenchmark(): Promise<void> {
   const q = qemu / MIB;
   console.log(
     `density: ${VMS} VMs, ${perVm.toFixed(1)} MiB per VM, ${ours.vmsPerSecond.toFixed(0)} VMs/s, QEMU ${q.toFixed(1)} MiB per VM, ratio ${(perVm / q).toFixed(3)}`,
+  );
+}
+
+const IDLE_SETTLE_MS = 1000;
+const IDLE_SECONDS = 5;
+/** The kernel's USER_HZ: /proc/PID/stat counts CPU time in these. */
+const CLOCK_TICKS = 100;
+
+/** utime + stime of a process, in seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The fields after the command name (which may hold spaces) start after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/**
+ * Boots bench_idle_100hz in `vmm`, waits for "R" and IDLE_SETTLE_MS, then measures the process's CPU time
+ * over IDLE_SECONDS; returns the share of one core and the guest's dots (one per 100 timer ticks) meanwhile.
+ */
+function idleShare(vmm: VmmCommand): Promise<{ share: number; dots: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(vmm.command, vmm.args, { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    let errors = "";
+    let measuring = false;
+    let result: { share: number; dots: number } | undefined;
+    const timer = setTimeout(() => child.kill("SIGKILL"), BOOT_TIMEOUT_MS);
+    child.stderr.on("data", (chunk: Buffer) => {
+      errors += chunk.toString();
+    });
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString("latin1");
+      if (measuring || !output.includes("R")) return;
+      measuring = true;
+      setTimeout(() => {
+        const pid = child.pid as number;
+        const cpu0 = cpuSeconds(pid);
+        const dots0 = output.split(".").length;
+        const t0 = performance.now();
+        setTimeout(() => {
+          try {
+            const seconds = (performance.now() - t0) / 1000;
+            result = { share: (cpuSeconds(pid) - cpu0) / seconds, dots: output.split(".").length - dots0 };
+          } finally {
+            child.kill("SIGKILL");
+          }
+        }, IDLE_SECONDS * 1000);
+      }, IDLE_SETTLE_MS);
+    });
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`density: cannot start ${vmm.name}: ${e.message}`));
+    });
+    child.on("close", () => {
+      clearTimeout(timer);
+      if (result) resolve(result);
+      else {
+        const detail = errors.trim().split("\n").slice(-5).join("\n");
+        reject(new Error(`density: ${vmm.name} ended before its idle was measured${detail ? `:\n${detail}` : ""}`));
+      }
+    });
+  });
+}
+
+/** The CPU share of one idle emulated VM with its timer at 100 Hz, against QEMU TCG on the same file. */
+async function emulatorIdleRow(): Promise<void> {
+  const kernel = buildFlat("bench_idle_100hz.S", KERNEL_ADDR);
+  const mem = `${MEMORY >> 20}M`;
+  const ours = await idleShare(
+    tsvmmCommand("tsvmm --accel emu", ["run", "--accel", "emu", "--memory", mem, "--kernel", kernel]),
+  );
+  const qemu = await idleShare({
+    name: "QEMU TCG",
+    command: QEMU,
+    args: [
+      ...["-accel", "tcg", "-nodefaults", "-display", "none", "-serial", "stdio", "-no-reboot"],
+      ...["-m", mem, "-kernel", kernel],
+    ],
+  });
+  const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+  console.log(
+    `density-emu-idle: idle emulated VM (HLT, PIT at 100 Hz: ${ours.dots * 100} ticks seen in ${IDLE_SECONDS} s) ${pct(ours.share)} of a core (${ours.share < 0.02 ? "under" : "OVER"} 2%), QEMU TCG ${pct(qemu.share)} (${qemu.dots * 100} ticks), ratio ${(ours.share / qemu.share).toFixed(3)}`,
+  );
+}
+
+/** VMS idle emulated VMs in this process: RSS growth per VM, against one QEMU TCG process. */
+async function emulatorDensityRow(): Promise<void> {
+  const kernel = buildFlat("bench_idle_100hz.S", KERNEL_ADDR);
+  const data = readFileSync(kernel);
+  const qemuBefore = await qemuRssKb(kernel, "tcg");
+  const ours = await tsvmmDensity(data, "emu");
+  const qemuAfter = await qemuRssKb(kernel, "tcg");
+  const perVm = ours.kbPerVm / MIB;
+  const q = median([qemuBefore, qemuAfter]) / MIB;
+  console.log(
+    `density-emu: ${VMS} idle emulated VMs (PIT at 100 Hz) in one process, ${perVm.toFixed(1)} MiB per VM, ${ours.vmsPerSecond.toFixed(0)} VMs/s, QEMU TCG ${q.toFixed(1)} MiB per VM, ratio ${(perVm / q).toFixed(3)}`,
   );
 }
