@@ -95,6 +95,21 @@ for (const accel of accelerators()) {
     });
   }
 
+  test(`panic=-1: a kernel panic is on the console and reboots, which ends the run with status 0 [${accel}]`, async (t) => {
+    if (missing) assert.fail(missing);
+    const slow = accel === "kvm" ? kvmLinuxSkipReason() : undefined;
+    if (slow) {
+      t.skip(slow);
+      return;
+    }
+    const { args } = linuxArgs(accel, LINUX_IMAGES.pvh, 1, ["tsvmm.action=panic"]);
+    const r = await runLinux(args, BOOT_TIMEOUT_MS);
+    if (skippedForEmulator(t, accel, r)) return;
+    assert.ok(r.output.includes(INIT_OK), `${r.stderr}\n${r.output.slice(-3000)}`);
+    assert.match(r.output, /Kernel panic - not syncing/);
+    assert.equal(r.status, 0, r.stderr);
+  });
+
   test(`with --reboot, reboot -f boots the kernel again [${accel}]`, async (t) => {
     if (missing) assert.fail(missing);
     const slow = accel === "kvm" ? kvmLinuxSkipReason() : undefined;

@@ -4,7 +4,8 @@
 # compare, then powers off (or reboots, or gives a shell), as the command line asks:
 #   tsvmm.cpus=N        the CPU count /proc/cpuinfo must show
 #   tsvmm.mem=MIB       the guest RAM (--memory); MemTotal must be below it and above 3/4 of it
-#   tsvmm.action=A      poweroff (default), reboot (reboot -f) or shell (an interactive shell on the console)
+#   tsvmm.action=A      poweroff (default), reboot (reboot -f), panic (through sysrq: with panic=-1 the kernel
+#                       reboots) or shell (an interactive shell on the console)
 #   tsvmm.sum=MD5       last on the line: the MD5 of the command line before " tsvmm.sum=", so /proc/cmdline
 #                       is checked byte for byte against what was passed
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp
@@ -62,6 +63,7 @@ if [ "$failures" = 0 ]; then echo "TSVMM-INIT-OK"; fi
 
 case "$(param tsvmm.action)" in
 reboot) reboot -f ;;
+panic) echo c >/proc/sysrq-trigger ;;
 shell)
 	# This /init is no init daemon: poweroff and reboot in the shell act at once (-f).
 	printf 'poweroff() { busybox poweroff -f; }\nreboot() { busybox reboot -f; }\n' >/etc/profile
