@@ -13,10 +13,10 @@
 //     binary32 one. The exact sign of (exact - rounded) is recovered (exact products of binary32 values fit
 //     in binary64; a TwoSum error term for add/sub), so PE and the directed rounding modes are exact.
 //   - binary64 add/sub use TwoSum (exact error term), mul uses Dekker's TwoProduct (Veltkamp splitting),
-//     div and sqrt the exact remainder a - q*b / a - q*q through TwoProduct. These error terms are exact
-//     unless an intermediate overflows (operands above about 2^995) or the error term underflows (results
-//     below about 2^-969): there PE may be missed and a directed rounding mode may give the round-to-nearest
-//     result (one ulp off). Everything else (RN results, IE/DE/ZE, overflow, NaN propagation) is exact.
+//     div and sqrt the exact remainder a - q*b / a - q*q through TwoProduct. Where those error terms could
+//     fail (an operand above 2^995, a product below 2^-969: rare) the sign of the error is computed with
+//     BigInt instead. So results and PE are exact in every rounding mode (test/emu_sse_rounding.test.ts
+//     compares them with exact rational rounding, subnormal and near-overflow ranges included).
 //   - Tininess is detected after rounding (as Intel does), judged on the rounded result: an exact result
 //     just below the smallest normal that rounds up to it is not flagged UE (Intel, rounding with an
 //     unbounded exponent, would flag it in some of those cases).

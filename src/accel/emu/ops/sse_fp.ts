@@ -158,7 +158,7 @@ export function arith64(
       return;
     }
     const r = Math.sqrt(y);
-    const s = y === Infinity || y === 0 ? 0 : sign(y - r * r - productError(r, r, r * r));
+    const s = y === Infinity || y === 0 ? 0 : diffSign(y, r, r, 1);
     put64r(out, at, round64(r, s, true));
     return;
   }
@@ -193,7 +193,7 @@ export function arith64(
     }
     case MUL:
       r = x * y;
-      if (finite && Number.isFinite(r)) s = sign(productError(x, y, r));
+      if (finite && Number.isFinite(r)) s = -diffSign(r, x, y, 1);
       break;
     case DIV:
       if (y === 0 && x !== 0 && finite) {
@@ -204,7 +204,7 @@ export function arith64(
       r = x / y;
       if (finite && Number.isFinite(r) && r !== 0) {
         const p = r * y;
-        s = sign(x - p - productError(r, y, p)) * sign(y);
+        s = diffSign(x, r, y, p) * sign(y);
       } else if (finite && r === 0 && x !== 0) s = sign(x) * sign(y);
       break;
     case MIN:
@@ -217,6 +217,45 @@ export function arith64(
       return;
   }
   put64r(out, at, round64(r, s, finite));
+}
+
+/**
+ * The sign of a - b * c, exactly. Dekker's TwoProduct gives it unless b or c is near overflow or the product
+ * near the subnormal range (`p` is the rounded product, or any value of its magnitude); there BigInt
+ * arithmetic does it (rare operands: no BigInt on the common path).
+ */
+function diffSign(a: number, b: number, c: number, p: number): number {
+  const q = b * c;
+  const m = Math.abs(q);
+  if (Math.abs(b) < 2 ** 995 && Math.abs(c) < 2 ** 995 && m > 2 ** -969 && Math.abs(p) > 2 ** -969 && m < 2 ** 1020) {
+    return sign(a - q - productError(b, c, q));
+  }
+  return exactDiffSign(a, b, c);
+}
+
+const bigView = new Float64Array(1);
+const bigWords = new Int32Array(bigView.buffer);
+/** A finite double as a BigInt significand (signed) and its exponent: x = m * 2^e (e in bigExp). */
+let bigExp = 0;
+function toBig(x: number): bigint {
+  bigView[0] = x;
+  const hi = bigWords[1]!;
+  const exp = (hi >>> 20) & 0x7ff;
+  let m = (BigInt(hi & 0xfffff) << 32n) | BigInt(bigWords[0]! >>> 0);
+  if (exp) m |= 1n << 52n;
+  bigExp = (exp || 1) - 1075;
+  return hi < 0 ? -m : m;
+}
+function exactDiffSign(a: number, b: number, c: number): number {
+  const ma = toBig(a);
+  const ea = bigExp;
+  const mb = toBig(b);
+  const eb = bigExp;
+  const mc = toBig(c);
+  const ebc = eb + bigExp;
+  const e = Math.min(ea, ebc);
+  const d = (ma << BigInt(ea - e)) - ((mb * mc) << BigInt(ebc - e));
+  return d > 0n ? 1 : d < 0n ? -1 : 0;
 }
 
 // ---- packed and scalar arithmetic: 0F 51 SQRT, 58 ADD, 59 MUL, 5C SUB, 5D MIN, 5E DIV, 5F MAX ----
