@@ -17,11 +17,13 @@
 #   ssrpl    mov %ax,%ss with AX = 0x13 (RPL 3 at CPL 0)             #GP / 0x10    (0x19)
 #   cslimit  ljmp $0x40,$0x2000 (past the limit)                     #GP / 0       (0x1d)
 #   accessed loading GS = 0x50 sets the accessed bit in its descriptor (0x21)
+#   cachedlimit  code run 60 times through the flat CS, then entered through CS 0x58 (base 0x100000, limit
+#            its second byte): the third instruction is past the limit: #GP / 0, EIP its offset (0x29-0x2c)
 #   int16    from 16-bit code (CS 0x48): int $0x30 through a 16-bit interrupt gate to a 16-bit handler: a
 #            6-byte frame with IP after the int and CS 0x48 (0x25), then IRET back (0x26)
 # Any other exception: 0x40 + vector.
 # QEMU TCG 7.2 checks neither limits nor null selectors on access: expdown, gran and null fail there.
-# Expected output on COM1: "segments: xonly rcode expdown gran null ssrpl cslimit accessed int16 ok\n"
+# Expected output on COM1: "segments: xonly rcode expdown gran null ssrpl cslimit accessed int16 cachedlimit ok\n"
 # Exit: 0x3e to port 0xf4 (isa-debug-exit) -> status (0x3e<<1)|1 = 125.
 	.code32
 	.text
@@ -166,6 +168,32 @@ back32:
 	mov $s_int16, %esi
 	call puts
 
+	# code run often through the flat CS, then through CS 0x58 (base 0x100000, limit at lim_last): the
+	# limit holds although the code was decoded before
+	mov $60, %ecx
+1:	call lim_code
+	dec %ecx
+	jnz 1b
+	movl $3f, r_resume
+	mov %esp, r_esp
+	movl $-2, r_vec
+	pushl $0x8000			# (were the limit missed, the ret would go there: a #GP at another EIP)
+	ljmp $0x58, $lim_code - _start
+3:	mov $0x29, %bl
+	cmpl $-2, r_vec
+	je fail
+	mov $0x29 + 1, %bl
+	cmpl $13, r_vec
+	jne fail
+	mov $0x29 + 2, %bl
+	cmpl $0, r_err
+	jne fail
+	mov $0x29 + 3, %bl
+	cmpl $lim_over - _start, r_eip
+	jne fail
+	mov $s_cachedlimit, %esi
+	call puts
+
 	mov $s_ok, %esi
 	call puts
 	mov $0x3e, %eax
@@ -173,6 +201,17 @@ back32:
 	outl %eax, (%dx)
 1:	hlt
 	jmp 1b
+
+	.balign 4096			# a page of its own: no data write nearby drops its decoded code
+lim_code:
+	nop
+lim_last:
+	nop				# the last byte inside CS 0x58's limit
+lim_over:
+	nop				# outside it: #GP(0) here
+	ret
+	.balign 4096
+	.set LIM, lim_last - _start
 
 	.code16
 # handler16: a 16-bit interrupt gate's handler in 16-bit code. The frame is IP, CS, FLAGS (2 bytes each),
@@ -258,6 +297,7 @@ gdt:
 	.quad 0x0040990000000fff	# 0x40: 32-bit code, limit 0xfff
 	.quad 0x00009b100000ffff	# 0x48: 16-bit code at 0x100000, limit 0xffff
 	.quad 0x00cf92000000ffff	# 0x50: data, accessed bit clear
+	.long LIM, 0x00409b10		# 0x58: 32-bit code at 0x100000, limit lim_last
 gdt_end:
 	.word 0
 gdt_desc:
@@ -290,5 +330,6 @@ s_ssrpl: .asciz " ssrpl"
 s_cslimit: .asciz " cslimit"
 s_accessed: .asciz " accessed"
 s_int16: .asciz " int16"
+s_cachedlimit: .asciz " cachedlimit"
 s_ok:	.asciz " ok\n"
 s_fail:	.asciz " FAIL\n"
