@@ -453,6 +453,14 @@ function roundInt(cpu: Cpu, v: number): number {
 /** FIST/FISTP/FISTTP of `size` bytes (truncating when `trunc`). */
 function storeInt(cpu: Cpu, i: Insn, size: number, popAfter: boolean, trunc: boolean): void {
   const lin = memOperand(cpu, i, size);
+  const p0 = phys(cpu, 0);
+  if (size === 8 && cpu.fpRaw[p0] && !isEmpty(cpu, 0)) {
+    const e = (cpu.fpExp[p0]! & 0x7fff) - 16383;
+    if (e >= 52 && e <= 63) {
+      storeInt64Exact(cpu, lin, p0, e, popAfter, trunc);
+      return;
+    }
+  }
   const v = st(cpu, 0);
   let r = trunc ? Math.trunc(v) : roundInt(cpu, v);
   if (trunc && r !== v && !Number.isNaN(r)) ex |= PE;
@@ -477,6 +485,38 @@ function storeInt(cpu: Cpu, i: Insn, size: number, popAfter: boolean, trunc: boo
     const hi = Math.floor(r / 4294967296);
     cpu.mem.write64(lin, (r - hi * 4294967296) | 0, hi | 0);
   }
+  cpu.fpuSw = (cpu.fpuSw & ~C1) | (roundedUp ? C1 : 0);
+  if (popAfter) pop(cpu);
+  end(cpu);
+}
+
+/** FIST/FISTP/FISTTP m64 of an 80-bit value of 2^52 or more: exactly, from its significand (rare: BigInt). */
+function storeInt64Exact(cpu: Cpu, lin: number, p: number, e: number, popAfter: boolean, trunc: boolean): void {
+  const neg = (cpu.fpExp[p]! & 0x8000) !== 0;
+  const mant = (BigInt(cpu.fpMant[2 * p + 1]! >>> 0) << 32n) | BigInt(cpu.fpMant[2 * p]! >>> 0);
+  const shift = BigInt(63 - e);
+  let q = mant >> shift;
+  const rem = mant - (q << shift);
+  if (rem !== 0n) {
+    ex |= PE;
+    const half = shift > 0n ? 1n << (shift - 1n) : 0n;
+    const rc = trunc ? 3 : (cpu.fpuCw >> 10) & 3;
+    const away = rc === 0 ? rem > half || (rem === half && (q & 1n) === 1n) : rc === 1 ? neg : rc === 2 ? !neg : false;
+    if (away) {
+      q += 1n;
+      roundedUp = true;
+    }
+  }
+  let v = neg ? -q : q;
+  if (v > 0x7fffffffffffffffn || v < -0x8000000000000000n) {
+    ex = (ex & ~PE) | IE;
+    if (!masked(cpu, IE)) {
+      end(cpu);
+      return;
+    }
+    v = -0x8000000000000000n;
+  }
+  cpu.mem.write64(lin, Number(v & 0xffffffffn) | 0, Number((v >> 32n) & 0xffffffffn) | 0);
   cpu.fpuSw = (cpu.fpuSw & ~C1) | (roundedUp ? C1 : 0);
   if (popAfter) pop(cpu);
   end(cpu);
@@ -515,8 +555,8 @@ const CONSTANTS: [number, number, number, boolean][] = [
 ];
 
 function loadConstant(cpu: Cpu, k: number): void {
-  if (k === 6) {
-    push(cpu, 0);
+  if (k === 6 || k === 0) {
+    push(cpu, k === 0 ? 1 : 0);
     return;
   }
   const [exp, hi, lo0, up] = CONSTANTS[k]!;
