@@ -121,7 +121,11 @@ test("CPL 3: #GP for 25 privileged instructions and a DPL-0 segment, #UD, the TS
 
 test("segment descriptors: type checks on load, expand-down and granular limits, null selector, SS RPL, CS limit, accessed bit, a 16-bit gate", () => {
   const r = runEmu("protected", "emu_segments.S", HIGH);
-  assert.equal(r.stdout, "segments: xonly rcode expdown gran null ssrpl cslimit accessed int16 cachedlimit ok\n", r.stderr);
+  assert.equal(
+    r.stdout,
+    "segments: xonly rcode expdown gran null ssrpl cslimit accessed int16 cachedlimit ok\n",
+    r.stderr,
+  );
   assert.equal(r.status, status(0x3e), r.stderr);
 });
 
