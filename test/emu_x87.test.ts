@@ -6,7 +6,9 @@ import { describe, test } from "node:test";
 import { type Cpu, CR0_EM, CR0_MP, CR0_NE, CR0_TS, CR4_OSFXSR } from "../src/accel/emu/cpu.js";
 import { GP, MF, NM, UD } from "../src/accel/emu/fault.js";
 import { assembleFlat } from "./helpers/assemble.js";
+import { buildFlat } from "./helpers/build_guest.js";
 import { CODE, flags, makeCpu, run, type TestCpu } from "./helpers/emu_cpu.js";
+import { runCli } from "./helpers/run.js";
 
 const DATA = 0x2000;
 const CF = 0x1;
@@ -552,4 +554,10 @@ describe("precision of the binary64-based x87 against a 64-bit significand", () 
     }
     for (const r of rows) t.diagnostic(r);
   });
+});
+
+test("guest emu_x87: FSQRT, FSIN, rounding modes, FCOM/SAHF and FCOMI branches, FXSAVE, MMX checked in a 64-bit guest [emu]", () => {
+  const r = runCli(["run", "--accel", "emu", "--mode", "long", buildFlat("emu_x87.S", 0x100000)]);
+  assert.equal(r.stdout, "x87: 14 cases ok\n", r.stderr);
+  assert.equal(r.status, ((0x5e << 1) | 1) & 0xff, r.stderr);
 });

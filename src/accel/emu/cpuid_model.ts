@@ -10,6 +10,10 @@ const HYPERVISOR = "TsvmmTsvmmTs";
 const BRAND = "tsvmm x86-64 emulator".padEnd(48, "\0");
 
 // Leaf 1 EDX.
+/** The x87 FPU, MMX and FXSAVE/FXRSTOR (ops/x87.ts, ops/mmx.ts). */
+const FPU = 1 << 0;
+const MMX = 1 << 23;
+const FXSR = 1 << 24;
 const PSE = 1 << 3;
 const TSC = 1 << 4;
 const MSR = 1 << 5;
@@ -79,7 +83,7 @@ export function emulatorCpuid(): CpuidEntry[] {
       SIGNATURE,
       CLFLUSH_LINE,
       SSE3 | SSSE3 | CX16 | SSE41 | SSE42 | X2APIC | MOVBE | POPCNT | TSC_DEADLINE | RDRAND | HYPERVISOR_BIT,
-      PSE | TSC | MSR | PAE | CX8 | APIC | SEP | MTRR | PGE | CMOV | PAT | CLFSH | SSE | SSE2,
+      FPU | PSE | TSC | MSR | PAE | CX8 | APIC | SEP | MTRR | PGE | CMOV | PAT | CLFSH | MMX | FXSR | SSE | SSE2,
     ),
     // Leaves 2-6 read as zeros (no cache/topology/power descriptions); leaf 7 subleaf 0: max subleaf 0.
     leaf(7, 0, FSGSBASE | RDSEED, RDPID, 0, 0, CPUID_FLAG_SIGNIFICANT_INDEX),
