@@ -269,7 +269,7 @@ async function emulatorIdleRow(): Promise<void> {
   });
   const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
   console.log(
-    `density-emu-idle: idle emulated VM (HLT, PIT at 100 Hz: ${ours.dots * 100} ticks seen in ${IDLE_SECONDS} s) ${pct(ours.share)} of a core (${ours.share < 0.02 ? "under" : "OVER"} 2%), QEMU TCG ${pct(qemu.share)} (${qemu.dots * 100} ticks), ratio ${(ours.share / qemu.share).toFixed(3)}`,
+    `density-emu-idle: idle emulated VM (HLT, PIT at 100 Hz: ${ours.dots} dots of 100 ticks in ${IDLE_SECONDS} s) ${pct(ours.share)} of a core (${ours.share < 0.02 ? "under" : "OVER"} 2%), QEMU TCG ${pct(qemu.share)} (${qemu.dots} dots), ratio ${(ours.share / qemu.share).toFixed(3)}`,
   );
 }
 

@@ -3,9 +3,11 @@
 # Flat, 32-bit protected mode at 0x100000; run: tsvmm run --mode protected --irqchip FILE.
 #   1. Monotonic: 1000 successive reads never go backwards (mod 2^24) and the count moves.
 #   2. Against the PIT: channel 2 (gate 2 high through port 0x61, speaker off) runs free in mode 2 at
-#      1.193182 MHz; its count, latched and read in a loop, is summed until at least 8 x 65535 ticks (0.44 s)
-#      passed: the PM timer must have moved 3 ticks per PIT tick, within 2%. A step between two reads
-#      longer than 20 ms (a loaded host stalling the VM) could hide a PIT wrap: the measurement restarts.
+#      1.193182 MHz; its count, latched and read in a loop, is summed until at least 4 x 65535 ticks (0.22 s)
+#      passed: the PM timer must have moved 3 ticks per PIT tick, within 2%. Each PIT read is bracketed by
+#      PM reads; the first and last brackets must be under 0.2 ms wide, and a step between two reads of 45
+#      ms or more (a loaded host stalling the VM) could hide a PIT wrap: the measurement restarts (50 times
+#      at most).
 #   3. Against the RTC: the PM ticks between two changes of the CMOS seconds register: 3579545, within 2%
 #      (up to 5 tries: a host stall at an edge shifts the measurement by the stall).
 # Output:
@@ -13,7 +15,7 @@
 #   pit: <n> pm ticks in <m> pit ticks (3 each expected)
 #   rtc: <n> pm ticks in one rtc second (expected 3579545)
 # Exit: 0x10 (status 33). Failures: 0x91 the count went backwards, 0x92 it did not move, 0x93 off the PIT,
-# 0x94 off the RTC, 0x95 twenty PIT measurements had a step longer than 20 ms.
+# 0x94 off the RTC, 0x95 fifty PIT measurements were cut short by host stalls.
 	.code32
 	.set COM1, 0x3f8
 	.set DEBUG_EXIT, 0xf4
@@ -73,32 +75,35 @@ _start:
 	xor %al, %al			# count 0: 65536
 	out %al, $PIT_CH2
 	out %al, $PIT_CH2
-	movl $20, restarts_left
+	movl $50, restarts_left
 restart_pit:
-	call pit_read
-	mov %eax, %edi			# the previous count
-	call pm_now
-	mov %eax, pit_start
-	mov %eax, %ebx			# the previous step's PM count
+	decl restarts_left
+	mov $0x95, %ecx
+	js fail_ecx
+	call bracketed_pit		# the start: a PIT count with PM reads no more than 0.2 ms apart
+	cmp $(PM_HZ / 5000), %esi
+	ja restart_pit
+	mov %eax, %edi			# the previous PIT count
+	mov %ebx, pit_start
+	mov %ebx, prev_pm
 	xor %ebp, %ebp			# PIT ticks so far
-2:	call pit_read
+2:	call bracketed_pit
 	mov %edi, %ecx
 	sub %eax, %ecx
 	and $0xffff, %ecx
 	add %ecx, %ebp
 	mov %eax, %edi
-	call pm_since			# a step longer than 20 ms (the host stalled the VM) may hide a wrap of
-	cmp $(PM_HZ / 50), %eax		# the PIT's 55 ms period: start again, 20 times at most
-	jb 3f
-	decl restarts_left
-	jnz restart_pit
-	mov $0x95, %ecx
-	jmp fail_ecx
-3:	add %eax, %ebx
-	and $0xffffff, %ebx
-	cmp $(8 * 0xffff), %ebp
+	mov %ebx, %eax			# a step longer than 45 ms (the host stalled the VM) may hide a wrap of
+	sub prev_pm, %eax		# the PIT's 55 ms period: start again
+	and $0xffffff, %eax
+	mov %ebx, prev_pm
+	cmp $(PM_HZ * 45 / 1000), %eax
+	jae restart_pit
+	cmp $(4 * 0xffff), %ebp
 	jb 2b
-	call pm_now
+	cmp $(PM_HZ / 5000), %esi	# the end needs a tight bracket too
+	ja 2b
+	mov %ebx, %eax
 	sub pit_start, %eax
 	and $0xffffff, %eax
 	mov %eax, pit_ticks
@@ -182,6 +187,18 @@ fail_ecx:
 	mov %ecx, %eax
 	jmp fail
 
+# bracketed_pit: EAX = channel 2's count, EBX = the PM count just before it, ESI = PM ticks from that read
+# to the one just after the PIT read. Clobbers ECX, EDX.
+bracketed_pit:
+	call pm_now
+	mov %eax, %ebx
+	call pit_read
+	mov %eax, %ecx
+	call pm_since
+	mov %eax, %esi
+	mov %ecx, %eax
+	ret
+
 # pit_read: channel 2's count, latched, in EAX. Clobbers EDX.
 pit_read:
 	mov $0x80, %al			# counter latch, channel 2
@@ -203,6 +220,7 @@ rtc_seconds:
 
 	.balign 4
 pit_start:	.long 0
+prev_pm:	.long 0
 pit_ticks:	.long 0
 pit_counted:	.long 0
 rtc_start:	.long 0
