@@ -565,6 +565,52 @@ test("the XMM registers and MXCSR survive a save/load through the vCPU state buf
   assert.equal(b.mxcsr, 0x7fa1);
 });
 
+test("forms with MMX operands: CVTPI2PS, CVTPD2PI, MOVQ2DQ/MOVDQ2Q, PEXTRW mm, PSHUFB/PHADDW/PALIGNR mm", () => {
+  // mm0 = [3, -7] (dwords) -> xmm1 lanes 0-1 = 3.0f, -7.0f, lanes 2-3 kept.
+  let r = exec(
+    "movq %rax, %mm0\n cvtpi2ps %mm0, %xmm1",
+    (t) => {
+      setReg(t.cpu, RAX, 0xfffffff900000003n);
+      setX(t.cpu, 1, [0, 0, 5, 6]);
+    },
+    2,
+  );
+  eqX(r.cpu, 1, [f32bits(3), f32bits(-7), 5, 6]);
+  // CVTPD2PI [2.5, -1.5] (ties to even) = [2, -2]; MOVQ2DQ brings it back to xmm2 zero-extended.
+  r = exec("cvtpd2pi %xmm1, %mm3\n movq2dq %mm3, %xmm2", (t) => setX(t.cpu, 1, pd(2.5, -1.5)), 2);
+  eqX(r.cpu, 2, [2, -2, 0, 0]);
+  r = exec("movdq2q %xmm1, %mm1\n pextrw $3, %mm1, %eax", (t) => setX(t.cpu, 1, [0x11112222, 0x33334444, 9, 9]), 2);
+  assert.equal(reg(r.cpu, RAX), 0x3333n);
+  // PSHUFB mm reverses 8 bytes; PHADDW mm; PALIGNR mm by 3.
+  r = exec(
+    "movq %rax, %mm0\n movq %rbx, %mm1\n pshufb %mm1, %mm0\n movq %mm0, %rcx",
+    (t) => {
+      setReg(t.cpu, RAX, 0x0807060504030201n);
+      setReg(t.cpu, RBX, 0x0001020304050607n);
+    },
+    4,
+  );
+  assert.equal(reg(r.cpu, RCX), 0x0102030405060708n);
+  r = exec(
+    "movq %rax, %mm0\n movq %rbx, %mm1\n phaddw %mm1, %mm0\n movq %mm0, %rcx",
+    (t) => {
+      setReg(t.cpu, RAX, 0x0004000300020001n);
+      setReg(t.cpu, RBX, 0x0040003000200010n);
+    },
+    4,
+  );
+  assert.equal(reg(r.cpu, RCX), 0x0070003000070003n);
+  r = exec(
+    "movq %rax, %mm0\n movq %rbx, %mm1\n palignr $3, %mm1, %mm0\n movq %mm0, %rcx",
+    (t) => {
+      setReg(t.cpu, RAX, 0x1716151413121110n);
+      setReg(t.cpu, RBX, 0x0706050403020100n);
+    },
+    4,
+  );
+  assert.equal(reg(r.cpu, RCX), 0x1211100706050403n);
+});
+
 describe("POPCNT, LZCNT, TZCNT, MOVBE, RDRAND, RDPID, FSGSBASE", () => {
   test("POPCNT counts bits and sets ZF only for zero", () => {
     let r = exec("popcnt %rbx, %rax", (t) => setReg(t.cpu, RBX, 0xf00000000000000fn));

@@ -451,9 +451,27 @@ export function form(op: number, p: number, h: Handler): void {
 }
 
 const mmxForward: Handler = (cpu, i) => (mmxHandlers.get(i.op) ?? unimplemented)(cpu, i);
+/**
+ * Prefixed forms with an MMX operand (ops/sse_mmx.ts), in mmxHandlers under opcode + 0x1000 * prefix:
+ * CVTPI2PD/CVTTPD2PI/CVTPD2PI (66 0F 2A/2C/2D), MOVQ2DQ (F3 0F D6), MOVDQ2Q (F2 0F D6).
+ */
+const MMX_PREFIXED: [number, number][] = [
+  [MAP_0F + 0x2a, P66],
+  [MAP_0F + 0x2c, P66],
+  [MAP_0F + 0x2d, P66],
+  [MAP_0F + 0xd6, PF3],
+  [MAP_0F + 0xd6, PF2],
+];
+function mmxPrefixed(key: number): Handler {
+  return (cpu, i) => (mmxHandlers.get(key) ?? unimplemented)(cpu, i);
+}
 
 /** Registers one dispatcher per opcode collected by form() (called once, after every SSE family loaded). */
 export function registerForms(): void {
+  for (const [op, p] of MMX_PREFIXED) {
+    const t = forms.get(op);
+    if (t && !t[p] && mmxHandlers.has(op + 0x1000 * p)) t[p] = mmxPrefixed(op + 0x1000 * p);
+  }
   for (const [op, t] of forms) {
     const mmx =
       op >= MAP_0F && op < MAP_0F + 0x100 ? MMX_FORMS.has(op - MAP_0F) : op < 0x300 ? op < 0x220 : op === 0x30f;

@@ -8,6 +8,7 @@ import "./ext_int.js";
 import { registerForms } from "./sse_core.js";
 import { group15Fsgs } from "./sse_fp.js";
 import "./sse_int.js";
+import "./sse_mmx.js";
 
 registerForms();
 
