@@ -426,6 +426,45 @@ describe("MMX", () => {
     assert.equal(cpu.fpuTags, 0);
   });
 
+  test("SSE/SSSE3 forms on MMX registers: PSHUFB, PHADDW, PABSW, PALIGNR, PINSRW/PEXTRW, PSHUFW, PMOVMSKB", () => {
+    const { t, cpu } = exec(
+      `movq mm0, qword ptr [rbx]
+       movq mm1, qword ptr [rbx+8]
+       movq mm2, mm0
+       pshufb mm2, mm1
+       movq [rbx+16], mm2
+       movq mm2, mm0
+       phaddw mm2, mm1
+       movq [rbx+24], mm2
+       pabsw mm2, mm1
+       movq [rbx+32], mm2
+       movq mm2, mm0
+       palignr mm2, mm1, 3
+       movq [rbx+40], mm2
+       mov eax, 0xbeef
+       pinsrw mm2, eax, 2
+       pextrw ecx, mm2, 2
+       pshufw mm3, mm0, 0x1b
+       movq [rbx+48], mm3
+       pmovmskb edx, mm1
+       emms`,
+      (t) => putBytes(t, DATA, "01 02 03 04 05 06 07 08 07 06 85 04 03 02 01 ff"),
+    );
+    // PSHUFB: indexes 7 6 (0x85: zero) 4 3 2 1 (0xff: zero) -> 08 07 00 05 04 03 02 00
+    assert.equal(bytesAt(t, DATA + 16, 8), "08 07 00 05 04 03 02 00");
+    // PHADDW: words a = 0201 0403 0605 0807, b = 0607 0485 0203 ff01:
+    // 0201+0403 = 0604, 0605+0807 = 0e0c, 0607+0485 = 0a8c, 0203+ff01 = 0104 (wraps)
+    assert.equal(bytesAt(t, DATA + 24, 8), "04 06 0c 0e 8c 0a 04 01");
+    // PABSW of b: 0607, 0485, 0203, |0xff01| = 0x00ff
+    assert.equal(bytesAt(t, DATA + 32, 8), "07 06 85 04 03 02 ff 00");
+    // PALIGNR 3: bytes 3..10 of (a:b) with b low: 04 03 02 01 ff 01 02 03
+    assert.equal(bytesAt(t, DATA + 40, 8), "04 03 02 01 ff 01 02 03");
+    assert.equal(cpu.lo[1], 0xbeef);
+    // PSHUFW 0x1b reverses the words of a.
+    assert.equal(bytesAt(t, DATA + 48, 8), "07 08 05 06 03 04 01 02");
+    assert.equal(cpu.lo[2], 0x84); // bytes 2 (0x85) and 7 (0xff) have the top bit
+  });
+
   test("an MMX read of a register x87 wrote sees the 80-bit significand", () => {
     const { t } = exec("fninit\nfld1\nmovq [rbx], mm7\nemms");
     assert.equal(bytesAt(t, DATA, 8), "00 00 00 00 00 00 00 80");

@@ -332,3 +332,122 @@ mmxHandlers.set(MAP_0F + 0xe7, (cpu, i) => {
   if (i.mod === 3) ud();
   movqStore(cpu, i);
 });
+
+// ---- SSE's and SSSE3's instructions on MMX registers ----
+// PINSRW mm, r32/m16, imm8.
+mmxHandlers.set(MAP_0F + 0xc4, (cpu, i) => {
+  enterMmx(cpu);
+  const v = i.mod === 3 ? cpu.lo[i.rm]! : cpu.mem.read16(operandLinear(cpu, i, 2));
+  readMm(cpu, i.reg & 7, A);
+  A16[i.imm & 3] = v;
+  writeMm(cpu, i.reg & 7, A[0]!, A[1]!);
+});
+// PEXTRW r32, mm, imm8.
+mmxHandlers.set(MAP_0F + 0xc5, (cpu, i) => {
+  if (i.mod !== 3) ud();
+  enterMmx(cpu);
+  readMm(cpu, i.rm & 7, A);
+  cpu.lo[i.reg] = A16u[i.imm & 3]!;
+  cpu.hi[i.reg] = 0;
+});
+// MASKMOVQ mm1, mm2: the bytes of mm1 whose mm2 byte has its top bit set, to DS:(E/R)DI.
+mmxHandlers.set(MAP_0F + 0xf7, (cpu, i) => {
+  if (i.mod !== 3) ud();
+  enterMmx(cpu);
+  readMm(cpu, i.reg & 7, A);
+  readMm(cpu, i.rm & 7, B);
+  const di = i.adsize === 8 ? cpu.regNumber(7) : i.adsize === 4 ? cpu.lo[7]! >>> 0 : cpu.lo[7]! & 0xffff;
+  const lin = cpu.mem.linear(i.segOverride ? i.seg : 3, di, 8);
+  cpu.mem.probeWrite(lin, 8);
+  for (let k = 0; k < 8; k++) if (B8[k]! & 0x80) cpu.mem.write8(lin + k, A8[k]!);
+});
+
+const MAP_0F38 = 0x200;
+function ssse3(op: number, fn: () => void): void {
+  mmxHandlers.set(MAP_0F38 + op, (cpu, i) => {
+    loadAB(cpu, i);
+    fn();
+    storeR(cpu, i);
+  });
+}
+ssse3(0x00, () => {
+  // PSHUFB
+  for (let k = 0; k < 8; k++) R8[k] = B8[k]! & 0x80 ? 0 : A8[B8[k]! & 7]!;
+});
+function horizontal16(fn: (a: number, b: number) => number): () => void {
+  return () => {
+    const a0 = fn(A16[0]!, A16[1]!);
+    const a1 = fn(A16[2]!, A16[3]!);
+    const b0 = fn(B16[0]!, B16[1]!);
+    const b1 = fn(B16[2]!, B16[3]!);
+    R16[0] = a0;
+    R16[1] = a1;
+    R16[2] = b0;
+    R16[3] = b1;
+  };
+}
+ssse3(
+  0x01,
+  horizontal16((a, b) => a + b),
+); // PHADDW
+ssse3(
+  0x03,
+  horizontal16((a, b) => satS16(a + b)),
+); // PHADDSW
+ssse3(
+  0x05,
+  horizontal16((a, b) => a - b),
+); // PHSUBW
+ssse3(
+  0x07,
+  horizontal16((a, b) => satS16(a - b)),
+); // PHSUBSW
+ssse3(0x02, () => {
+  // PHADDD
+  const a = (A[0]! + A[1]!) | 0;
+  R[1] = (B[0]! + B[1]!) | 0;
+  R[0] = a;
+});
+ssse3(0x06, () => {
+  // PHSUBD
+  const a = (A[0]! - A[1]!) | 0;
+  R[1] = (B[0]! - B[1]!) | 0;
+  R[0] = a;
+});
+ssse3(0x04, () => {
+  // PMADDUBSW: unsigned bytes of the destination times signed bytes of the source
+  for (let k = 0; k < 4; k++) R16[k] = satS16(A8[2 * k]! * B8s[2 * k]! + A8[2 * k + 1]! * B8s[2 * k + 1]!);
+});
+const sign = (a: number, b: number) => (b < 0 ? -a : b === 0 ? 0 : a);
+ssse3(0x08, () => {
+  for (let k = 0; k < 8; k++) R8s[k] = sign(A8s[k]!, B8s[k]!);
+});
+ssse3(0x09, () => {
+  for (let k = 0; k < 4; k++) R16[k] = sign(A16[k]!, B16[k]!);
+});
+ssse3(0x0a, () => {
+  for (let k = 0; k < 2; k++) R[k] = sign(A[k]!, B[k]!);
+});
+ssse3(0x0b, () => {
+  // PMULHRSW
+  for (let k = 0; k < 4; k++) R16[k] = (((A16[k]! * B16[k]!) >> 14) + 1) >> 1;
+});
+ssse3(0x1c, () => {
+  for (let k = 0; k < 8; k++) R8[k] = Math.abs(B8s[k]!);
+});
+ssse3(0x1d, () => {
+  for (let k = 0; k < 4; k++) R16u[k] = Math.abs(B16[k]!);
+});
+ssse3(0x1e, () => {
+  for (let k = 0; k < 2; k++) R[k] = Math.abs(B[k]!) | 0;
+});
+// PALIGNR mm, mm/m64, imm8: (dest:src) >> imm8 bytes, low 8 bytes.
+mmxHandlers.set(0x300 + 0x0f, (cpu, i) => {
+  loadAB(cpu, i);
+  const n = i.imm & 0xff;
+  for (let k = 0; k < 8; k++) {
+    const j = k + n;
+    R8[k] = j < 8 ? B8[j]! : j < 16 ? A8[j - 8]! : 0;
+  }
+  storeR(cpu, i);
+});
