@@ -112,6 +112,7 @@ function decrementCount(cpu: Cpu, i: Insn): number {
   }
   if (i.adsize === 4) {
     cpu.lo[RCX] = (cpu.lo[RCX]! - 1) | 0;
+    if (cpu.codeSize === 8) cpu.hi[RCX] = 0; // ECX written in 64-bit mode: zero-extended into RCX
     return cpu.lo[RCX]!;
   }
   const v = (cpu.lo[RCX]! - 1) & 0xffff;
