@@ -16,6 +16,7 @@ export function effectiveAddress(cpu: Cpu, i: Insn): number {
   }
   if (i.base >= 0) a += cpu.lo[i.base]!;
   if (i.index >= 0) a += cpu.lo[i.index]! << i.scale;
+  if (i.ripRelative) a += cpu.nextIp; // 67 in 64-bit mode: EIP-relative, truncated to 32 bits
   return adsize === 4 ? a >>> 0 : a & 0xffff;
 }
 
