@@ -189,7 +189,7 @@ export function decode(fetch: Fetch, ip: number, codeSize: number): Insn {
   if (long) {
     i.opsize = rexW ? 8 : opsizePrefix ? 2 : 4;
     i.adsize = adsizePrefix ? 4 : 8;
-    i.stackSize = opsizePrefix ? 2 : 8;
+    i.stackSize = opsizePrefix && !rexW ? 2 : 8;
     if (DEFAULT_64.has(op) && !rexW && !opsizePrefix) i.opsize = 8;
   } else {
     const d = codeSize === 4;
