@@ -19,6 +19,11 @@ const CONSOLE_WAIT_MS = 1000;
  * 1.5 MiB less per VM than Node's defaults). The old generation leaves room for --trace's disassembler.
  */
 const VCPU_THREAD_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 48 };
+/**
+ * An emulated vCPU's thread holds the decoded and compiled code of everything the guest runs (a Linux kernel:
+ * hundreds of MiB), and a young generation big enough for the allocation of decoding.
+ */
+const EMU_THREAD_LIMITS = { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 4096 };
 
 // Node cannot end while a worker sits in KVM_RUN (or an emulator's loop): whatever ends the process (an
 // uncaught error in the main thread, process.exit), every running vCPU is kicked out on the way.
@@ -139,7 +144,7 @@ export class VcpuThreads {
         };
         const worker = new Worker(new URL("./vcpu_worker.js", import.meta.url), {
           workerData: data,
-          resourceLimits: VCPU_THREAD_LIMITS,
+          resourceLimits: accel === "emu" ? EMU_THREAD_LIMITS : VCPU_THREAD_LIMITS,
         });
         workers.push(worker);
         // The first vCPU to stop for a reason of its own stops the others.
