@@ -58,6 +58,8 @@ function eaExpr(i: Insn): string {
   }
   if (i.base >= 0) parts.push(`lo[${i.base}]`);
   if (i.index >= 0) parts.push(`(lo[${i.index}] << ${i.scale})`);
+  // 67 in 64-bit mode: EIP-relative, truncated to 32 bits.
+  if (i.ripRelative) parts.push(`(cpu.ip + ${i.len})`);
   return i.adsize === 4 ? `((${parts.join(" + ")}) >>> 0)` : `((${parts.join(" + ")}) & 0xffff)`;
 }
 
