@@ -16,9 +16,13 @@ const PF = 0x4;
 const ZF = 0x40;
 
 /** A 64-bit CPU (CR0.NE, CR4.OSFXSR) with RBX = DATA, after running `asm` (Intel syntax). */
-function exec(asm: string, setup?: (t: TestCpu) => void): { t: TestCpu; cpu: Cpu; fault: number } {
-  const code = assembleFlat({ text: `.intel_syntax noprefix\n.code64\n${asm}\n` }, CODE);
-  const t = makeCpu(64);
+function exec(
+  asm: string,
+  setup?: (t: TestCpu) => void,
+  mode: 16 | 32 | 64 = 64,
+): { t: TestCpu; cpu: Cpu; fault: number } {
+  const code = assembleFlat({ text: `.intel_syntax noprefix\n.code${mode}\n${asm}\n` }, CODE);
+  const t = makeCpu(mode);
   const { cpu } = t;
   cpu.cr0 |= CR0_NE | CR0_MP;
   cpu.cr4 |= CR4_OSFXSR;
@@ -344,6 +348,20 @@ describe("x87 environment, FNSAVE/FRSTOR, FXSAVE/FXRSTOR", () => {
     assert.equal(cpu.fpuTags, 0xc0);
   });
 
+  test("FNSTENV formats: 16-bit real mode and 32-bit protected mode (instruction/data pointers, opcode)", () => {
+    // FNINIT is DB E3, so the FLD is at CODE + 2; FLD m64 [bx] is DD 07 (opcode 0x507); ST(0) = +0 (tag 01).
+    let { t } = exec("fninit\nfld qword ptr [bx]\nfnstenv [bx+16]", undefined, 16);
+    const words = (n: number, w: number) =>
+      Array.from({ length: n }, (_, k) => (w === 2 ? i16At(t, DATA + 16 + 2 * k) : i32At(t, DATA + 16 + 4 * k) >>> 0));
+    assert.deepEqual(words(7, 2), [0x37f, 0x3800, 0x7fff, CODE + 2, 0x507, DATA, 0]);
+    ({ t } = exec("fninit\nfld qword ptr [ebx]\nfnstenv [ebx+16]", undefined, 32));
+    // 32-bit protected format: FCS (0x08) with the opcode (DD 03) in bits 16-26; FDS (0x10).
+    assert.deepEqual(
+      words(7, 4).map((v, k) => (k < 3 ? v & 0xffff : v)),
+      [0x37f, 0x3800, 0x7fff, CODE + 2, (0x503 << 16) | 0x08, DATA, 0x10],
+    );
+  });
+
   test("FNSAVE/FRSTOR round trip (FNSAVE reinitialises)", () => {
     const { t, cpu } = exec(
       `fninit
@@ -537,7 +555,7 @@ describe("precision of the binary64-based x87 against a 64-bit significand", () 
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       return seed / 4294967296;
     };
-    const N = 4000;
+    const N = Number(process.env.X87_PRECISION_CASES ?? 4000);
     const rows: string[] = [];
     for (const [name, mnemonic] of [
       ["add", "faddp"],
