@@ -357,14 +357,34 @@ const DIFFERENCES: Difference[] = [
     marker: "not the bit pattern of Intel's tables",
   },
   {
-    what: "binary64 arithmetic with operands above about 2^995 or results below about 2^-969 may miss PE and, under a directed rounding mode, be one ulp off.",
-    file: "src/accel/emu/ops/sse_core.ts",
-    marker: "one ulp off",
-  },
-  {
     what: "Underflow (UE) is judged on the rounded result: a few exact results just below the smallest normal that round up to it are not flagged, where Intel may flag them.",
     file: "src/accel/emu/ops/sse_core.ts",
     marker: "Tininess is detected after rounding",
+  },
+  {
+    what: 'x87 arithmetic computes in binary64: results are those of precision control "double" (53-bit significands, binary64\'s exponent range) even under PC = extended; values loaded as 80-bit patterns are kept exactly until arithmetic touches them.',
+    file: "src/accel/emu/ops/x87.ts",
+    marker: 'results are those of precision control "double"',
+  },
+  {
+    what: "FSIN/FCOS/FPTAN reduce their argument with binary64's pi, not with the 66-bit pi of Intel's FPUs; the transcendentals are correct to about 1 ulp of binary64.",
+    file: "src/accel/emu/ops/x87.ts",
+    marker: "not with the 66-bit pi of Intel's FPUs",
+  },
+  {
+    what: "The x87 exceptions DE and UE are never detected.",
+    file: "src/accel/emu/ops/x87.ts",
+    marker: "DE and UE never",
+  },
+  {
+    what: "With CR0.NE clear, an unmasked x87 exception raises #MF as with NE set (no FERR# to IRQ 13).",
+    file: "src/accel/emu/ops/x87.ts",
+    marker: "the emulator has no FERR# wiring",
+  },
+  {
+    what: "FBLD and FBSTP (DF /4, DF /6: packed BCD) raise #UD (the group table counts DF as registered).",
+    file: "src/accel/emu/ops/x87.ts",
+    marker: "FBLD/FBSTP (packed BCD) are not implemented",
   },
 ];
 
