@@ -20,7 +20,7 @@ export async function openVcpu(
     const { Vcpu } = await import("./kvm/vcpu.js");
     return Vcpu.fromHandle(handle);
   }
-  const { openEmuVcpu } = await import("./emu/emu_vcpu.js");
+  const { openEmuVcpu } = await import("./emu/emu_runnable.js");
   if (siblings.length === 0) return openEmuVcpu(handle, memory);
   // Emulated vCPUs of one machine take turns on this thread.
   const { EmuSmpGroup } = await import("./emu/smp_group.js");

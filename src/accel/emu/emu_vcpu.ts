@@ -1,32 +1,17 @@
 // The emulator's vCPUs behind the seam. The architectural state lives in a SharedArrayBuffer: the main thread
 // reads and sets it between runs (EmuVcpu), the worker that runs the vCPU loads it into a live Cpu at the start
-// of each run and saves it at the end (RunnableEmuVcpu).
-import {
-  type CpuidEntry,
-  MpState,
-  type MpStateValue,
-  type MsrEntry,
-  type Regs,
-  type Sregs,
-} from "../../arch/x86/cpu_state.js";
-import type { Bus } from "../../bus/io_bus.js";
-import type { IdleClock } from "../../devices/irqchip/clock.js";
-import type { PcIrqChip } from "../../devices/irqchip/pc_irqchip.js";
+// of each run and saves it at the end (RunnableEmuVcpu, in emu_runnable.ts: only the worker loads the
+// interpreter and the instruction handlers, which are most of the emulator's code).
+import type { CpuidEntry, MpStateValue, MsrEntry, Regs, Sregs } from "../../arch/x86/cpu_state.js";
 import type { GuestMemory } from "../../memory/guest_memory.js";
-import type { AccelVcpu, EmuVcpuHandle, RunHooks, RunnableVcpu, VcpuExit } from "../accelerator.js";
+import type { AccelVcpu, EmuVcpuHandle } from "../accelerator.js";
 import { Cpu } from "./cpu.js";
 import { FAULT } from "./fault.js";
-import { IF as IF_FLAG } from "./flags.js";
-import { Interpreter, type SlicedExit } from "./interpreter.js";
 import { Memory } from "./memory.js";
 import { readMsr, writeMsr } from "./msrs.js";
-import { unimplementedSeen } from "./opcodes.js";
-import { ACCESS_USER } from "./paging.js";
-import type { EmuPlatform } from "./platform.js";
 import { PortIo } from "./port_io.js";
 import { resetProcessor } from "./processor_reset.js";
 import { createStateBuffer, mpStateOf, regsOf, StateBuffer, setRegsOf, setSregsOf, sregsOf } from "./vcpu_state.js";
-import "./ops/index.js";
 
 /** A Cpu with no memory behind it: enough to convert state between the buffer and the neutral types. */
 function detachedCpu(state: StateBuffer): Cpu {
@@ -36,7 +21,7 @@ function detachedCpu(state: StateBuffer): Cpu {
 }
 
 /** State access shared by both views; `cpu()` gives a Cpu holding the current state, `commit` stores it. */
-abstract class EmuVcpuBase {
+export abstract class EmuVcpuBase {
   protected abstract cpu(): Cpu;
   protected abstract commit(cpu: Cpu): void;
   protected abstract readonly state: StateBuffer;
@@ -146,102 +131,3 @@ export class EmuVcpu extends EmuVcpuBase implements AccelVcpu {
 
   close(): void {}
 }
-
-/** The worker's view: a live Cpu and its interpreter. */
-/** The longest an idle vCPU sleeps before looking again (a kick wakes it sooner). */
-const MAX_IDLE_WAIT_MS = 1000;
-
-export class RunnableEmuVcpu extends EmuVcpuBase implements RunnableVcpu {
-  protected readonly state: StateBuffer;
-  readonly handle: EmuVcpuHandle;
-  readonly id: number;
-  private readonly live = new Cpu();
-  private readonly interpreter: Interpreter;
-  private running = false;
-
-  constructor(handle: EmuVcpuHandle, memory: GuestMemory) {
-    super();
-    this.handle = handle;
-    this.id = handle.id;
-    this.state = new StateBuffer(handle.state);
-    this.live.mem = new Memory(this.live, memory);
-    this.live.io = new PortIo();
-    this.interpreter = new Interpreter(this.live);
-  }
-
-  protected cpu(): Cpu {
-    if (!this.running) this.state.load(this.live);
-    return this.live;
-  }
-
-  protected commit(cpu: Cpu): void {
-    if (!this.running) this.state.save(cpu);
-  }
-
-  get cpuidEntries(): CpuidEntry[] {
-    return this.state.cpuid();
-  }
-
-  attachIrqChip(chip: PcIrqChip, clock: IdleClock): void {
-    const apic = chip.lapics[this.id];
-    if (!apic) throw new RangeError(`the irqchip has no local APIC for vCPU ${this.id}`);
-    this.live.platform = {
-      apic,
-      nowNs: () => clock.nowNs(),
-      poll: () => chip.poll(),
-      nextDeadlineNs: () => chip.nextDeadlineNs(),
-      idle: (kick) => clock.idleUntil(chip.nextDeadlineNs(), kick, MAX_IDLE_WAIT_MS),
-    };
-  }
-
-  run(bus: Bus, hooks: RunHooks): VcpuExit {
-    this.enter();
-    try {
-      return this.interpreter.run(bus, hooks) as VcpuExit;
-    } finally {
-      this.leave();
-    }
-  }
-
-  /** Takes the state from the shared buffer into the live CPU, before runs. */
-  enter(): void {
-    const cpu = this.live;
-    this.state.load(cpu);
-    cpu.cpuid = this.state.cpuid();
-    // The APIC's TSC-deadline timer reads the vCPU's TSC.
-    if (cpu.platform) cpu.platform.apic.timer.tscOffset = cpu.tscOffset;
-    cpu.mem.tlb.flushAll();
-    this.running = true;
-  }
-
-  /** One turn of at most `blocks` blocks, between enter() and leave() (several vCPUs on one thread). */
-  slice(bus: Bus, hooks: RunHooks, blocks: number): SlicedExit {
-    return this.interpreter.run(bus, hooks, blocks);
-  }
-
-  /** Puts the live state back in the shared buffer, after runs. */
-  leave(): void {
-    this.running = false;
-    this.state.save(this.live);
-    this.state.setNotes(unimplementedSeen);
-  }
-
-  /** Whether the vCPU is halted with interrupts disabled (or waits for a SIPI): only an INIT, NMI or SIPI wakes it. */
-  get asleep(): boolean {
-    const cpu = this.live;
-    return (cpu.halted && !(cpu.eflags & IF_FLAG)) || cpu.mpState !== MpState.RUNNABLE;
-  }
-
-  /** The machine's next timer deadline and clock, when there is an irqchip. */
-  get platform(): EmuPlatform | undefined {
-    return this.live.platform;
-  }
-
-  close(): void {}
-}
-
-export function openEmuVcpu(handle: EmuVcpuHandle, memory: GuestMemory): RunnableEmuVcpu {
-  return new RunnableEmuVcpu(handle, memory);
-}
-
-export { ACCESS_USER };

@@ -9,7 +9,7 @@ import type { Bus } from "../../bus/io_bus.js";
 import type { IdleClock } from "../../devices/irqchip/clock.js";
 import type { PcIrqChip } from "../../devices/irqchip/pc_irqchip.js";
 import type { RunHooks, RunnableVcpu, VcpuExit, VcpuHandle } from "../accelerator.js";
-import type { RunnableEmuVcpu } from "./emu_vcpu.js";
+import type { RunnableEmuVcpu } from "./emu_runnable.js";
 
 /** Blocks a vCPU runs before the next one's turn (a few thousand instructions, tens of microseconds). */
 const SLICE_BLOCKS = 256;
