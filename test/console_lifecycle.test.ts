@@ -192,9 +192,16 @@ for (const accel of accelerators()) {
         import { readFileSync } from "node:fs";
         import { createMachine } from ${JSON.stringify(join(ROOT, "dist", "src", "index.js"))};
         const image = { kind: "flat", name: "spin", data: readFileSync(${JSON.stringify(spin)}) };
-        const m = createMachine({ accel: ${JSON.stringify(accel)}, image, cpus: ${cpus} });
+        // The error comes once the guest is known to be spinning: after its first output.
+        let armed = false;
+        const console = (bytes) => {
+          process.stdout.write(bytes);
+          if (armed) return;
+          armed = true;
+          setTimeout(() => { throw new Error("boom in the main thread"); }, 100);
+        };
+        const m = createMachine({ accel: ${JSON.stringify(accel)}, image, cpus: ${cpus}, console });
         m.run();
-        setTimeout(() => { throw new Error("boom in the main thread"); }, 300);
       `;
       const file = join(dir, `crash-${accel}-${cpus}.mjs`);
       writeFileSync(file, script);
