@@ -23,6 +23,8 @@ export type SlicedExit = VcpuExit | { kind: "yield" } | { kind: "idle" };
 const MAX_BLOCK_INSNS = 64;
 /** Blocks run between two reads of the kick cell. */
 const KICK_POLL_BLOCKS = 16;
+/** Compiled blocks run back to back before the loop looks at requests, interrupts and timers again. */
+const CHAIN_BLOCKS = 8;
 /** Timers are polled every this many blocks (a few microseconds), and whenever a halted vCPU wakes. */
 const TIMER_POLL_BLOCKS = 64;
 /** Runs of a block before it is compiled into one JavaScript function. */
@@ -315,6 +317,19 @@ export class Interpreter {
           this.current = block;
           if (block.compiled && !stepping) {
             cpu.retired += block.compiled(cpu);
+            // Chaining: straight on into the next compiled blocks while nothing asks for the loop (a halt, a
+            // device stop, an interrupt shadow, a trap flag, the end of a slice). Pending interrupts, kicks
+            // and timers wait at most CHAIN_BLOCKS blocks longer.
+            for (let j = CHAIN_BLOCKS; j > 0; j--) {
+              if (cpu.halted || cpu.interruptShadow || cpu.eflags & TF || cpu.singleStep) break;
+              if (cpu.io.deviceStop || cpu.mem.deviceStop || budget < 1) break;
+              const next = this.lookup(false);
+              const run = next.compiled;
+              if (!run) break;
+              this.current = next;
+              budget--;
+              cpu.retired += run(cpu);
+            }
             this.current = undefined;
             continue;
           }
