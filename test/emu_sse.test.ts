@@ -675,6 +675,33 @@ describe("POPCNT, LZCNT, TZCNT, MOVBE, RDRAND, RDPID, FSGSBASE", () => {
   });
 });
 
+// Found by guests/c/fp_string.c (test/c_guest.test.ts): the binary64 -> integer conversions read the operand's low
+// word from sse_core's lo64 before in64() had set it, so they used the previous operand's low word. First a
+// conversion of 2.0 (low word 0), then 123456789.987 (0x419d6f34_57f2b021) gave 0x75bcd00, not 0x75bcd15.
+test("CVTTSD2SI/CVTTPD2DQ/CVTPD2PI use each operand's own low word (regression)", () => {
+  let r = exec(
+    "cvttsd2si %xmm1, %rax\n cvttsd2si %xmm0, %rcx",
+    (t) => {
+      setX(t.cpu, 1, pd(2));
+      setX(t.cpu, 0, pd(123456789.987));
+    },
+    2,
+  );
+  assert.equal(reg(r.cpu, RCX), 123456789n);
+  // Lane 1 after lane 0: 2**31 - 1.5 = 0x41dfffff_ffa00000 (lane 0, 2.0, has low word 0).
+  r = exec("cvttpd2dq %xmm1, %xmm0", (t) => setX(t.cpu, 1, pd(2, 2 ** 31 - 1.5)));
+  eqX(r.cpu, 0, [2, 2 ** 31 - 2, 0, 0]);
+  r = exec(
+    "cvttsd2si %xmm2, %eax\n cvtpd2pi %xmm1, %mm3\n movq2dq %mm3, %xmm0",
+    (t) => {
+      setX(t.cpu, 2, pd(1));
+      setX(t.cpu, 1, pd(1e9 + 0.75, -2.25));
+    },
+    3,
+  );
+  eqX(r.cpu, 0, [1e9 + 1, -2, 0, 0]);
+});
+
 test("guest emu_sse: packed single/double and integer SSE computed and checked in a 64-bit guest [emu]", () => {
   const r = runCli(["run", "--accel", "emu", "--mode", "long", buildFlat("emu_sse.S", 0x100000)]);
   assert.equal(r.stdout, "sse: 24 cases ok\n", r.stderr);

@@ -538,7 +538,11 @@ function toInt(x: number, bits: number, truncate: boolean): number {
 
 /** A binary32 lane as a number for integer conversion (DAZ and DE applied; NaN stays NaN). */
 const val32 = (a: number) => (isNaN32(a) ? Number.NaN : f32(in32(a)));
-const val64 = (lo: number, hi: number) => (isNaN64(lo, hi) ? Number.NaN : f64(lo64, in64(lo, hi)));
+const val64 = (lo: number, hi: number) => {
+  if (isNaN64(lo, hi)) return Number.NaN;
+  const h = in64(lo, hi); // sets lo64: call it before reading lo64
+  return f64(lo64, h);
+};
 const int32Of = (n: number) => (Number.isNaN(n) ? 0x80000000 | 0 : n | 0);
 
 /** A signed 64-bit integer (lo, hi words) to binary64 with the sign of its rounding error. */

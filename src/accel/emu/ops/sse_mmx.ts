@@ -81,7 +81,11 @@ function toInt32(x: number, truncate: boolean): number {
   return r;
 }
 const val32 = (a: number) => (isNaN32(a) ? Number.NaN : f32(in32(a)));
-const val64 = (lo: number, hi: number) => (isNaN64(lo, hi) ? Number.NaN : f64(lo64, in64(lo, hi)));
+const val64 = (lo: number, hi: number) => {
+  if (isNaN64(lo, hi)) return Number.NaN;
+  const h = in64(lo, hi); // sets lo64: call it before reading lo64
+  return f64(lo64, h);
+};
 
 // CVTPI2PS xmm, mm/m64: two int32 to binary32 (MXCSR.RC) in the low lanes; the high lanes are kept.
 mmxHandlers.set(MAP_0F + 0x2a, (cpu, i) => {
