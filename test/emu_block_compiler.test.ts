@@ -1,6 +1,6 @@
 // Differential test of the block compiler: random short straight-line sequences of the instructions it writes
-// out (ALU register/immediate/memory forms at 32 and 64 bits, TEST, INC/DEC, MOV loads/stores/immediates with
-// every addressing form, Jcc with flags from written-out and handler-run operations), mixed with instructions
+// out (ALU register/immediate/memory forms at 32 and 64 bits, TEST, INC/DEC, MOV loads/stores/immediates, LEA,
+// MOVZX/MOVSX with every addressing form, Jcc with flags from written-out and handler-run operations), mixed with instructions
 // that still run through their handlers, run once through the handlers alone and once as a compiled block.
 // Registers, RIP, the lazy flag fields, EFLAGS, memory, retired counts and faults must all agree.
 import assert from "node:assert/strict";
@@ -104,8 +104,8 @@ function instruction(r: Rng, mode: number): number[] {
     }
     return [...pre, ...prefix(reg, 0), ...op, ((reg & 7) << 3) | 5, ...le32(0x9000 + r.int(0x1000))];
   };
-  const form = r.int(16);
-  size16 = mode !== 64 && r.int(12) === 0 && [0, 1, 4, 7, 8, 9, 15].includes(form);
+  const form = r.int(18);
+  size16 = mode !== 64 && r.int(12) === 0 && [0, 1, 4, 7, 8, 9, 15, 16, 17].includes(form);
   switch (form) {
     case 0:
     case 1: {
@@ -149,6 +149,14 @@ function instruction(r: Rng, mode: number): number[] {
     case 13:
       // Jcc past the end of the code (rel8 or rel32): taken ends the sequence, not taken runs on.
       return r.int(2) ? [0x70 + r.int(16), 0x70] : [0x0f, 0x80 + r.int(16), ...le32(0x400)];
+    case 16:
+      return modrmMem([0x8d], d);
+    case 17: {
+      const op = [0x0f, r.pick([0xb6, 0xb7, 0xbe, 0xbf])];
+      return r.int(2)
+        ? modrmMem(op, d)
+        : modrmReg(op, d, r.pick(mode === 64 ? [0, 1, 2, 3, 5, 6, 7, 12] : [0, 1, 2, 3, 5, 6, 7]));
+    }
     case 14:
       // Handler-run instructions between written-out ones: CMC, STC/CLC, SETcc, NEG.
       return r.pick([[0xf5], [0xf9], [0xf8], modrmReg([0x0f, 0x90 + r.int(16)], 0, 0), modrmReg([0xf7], 3, d)]);

@@ -207,7 +207,32 @@ function emitFast(i: Insn, codeSize: number): Emitted | undefined {
     const r = (op & 7) | (i.rm & 8);
     return reg(`lo[${r}] = ${i.imm | 0}; hi[${r}] = ${wide ? i.immHi | 0 : 0};`);
   }
+  // MOVZX/MOVSX r, r/m8 and r/m16 (0F B6, B7, BE, BF).
+  if (op === 0x1b6 || op === 0x1b7 || op === 0x1be || op === 0x1bf) {
+    const byte = op === 0x1b6 || op === 0x1be;
+    let v: string;
+    if (i.mod === 3) {
+      const r = i.rm;
+      v = byte ? (r < 4 || i.rex ? `(lo[${r}] & 0xff)` : `((lo[${r - 4}] >> 8) & 0xff)`) : `(lo[${r}] & 0xffff)`;
+    } else if (mem) v = byte ? `M.read8(${linExpr(i, 1)})` : `M.read16(${linExpr(i, 2)})`;
+    else return undefined;
+    const signed = op >= 0x1be;
+    const ext = signed ? (byte ? "(v << 24) >> 24" : "(v << 16) >> 16") : "v";
+    const hiv = signed && wide ? "x < 0 ? -1 : 0" : "0";
+    return {
+      code: `{ const v = ${v}; const x = ${ext}; lo[${i.reg}] = x; hi[${i.reg}] = ${hiv}; }`,
+      faults: i.mod !== 3,
+      writes: false,
+    };
+  }
   if (!mem) return undefined;
+  // LEA: no access, but a RIP-relative address reads RIP, so it is stored first (`faults`).
+  if (op === 0x8d) {
+    const code = wide
+      ? `{ const a = ${eaExpr(i)}; lo[${i.reg}] = a | 0; hi[${i.reg}] = Math.floor(a / 4294967296) | 0; }`
+      : `{ lo[${i.reg}] = ${eaExpr(i)} >>> 0; hi[${i.reg}] = 0; }`;
+    return { code, faults: i.ripRelative, writes: false };
+  }
   // MOV r, [m] and MOV [m], r.
   if (op === 0x8b) {
     const code = wide
