@@ -9,10 +9,21 @@ export function effectiveAddress(cpu: Cpu, i: Insn): number {
   let a = i.disp;
   const adsize = i.adsize;
   if (adsize === 8) {
-    if (i.base >= 0) a += cpu.regNumber(i.base);
-    if (i.index >= 0) a += cpu.regNumber(i.index) * (1 << i.scale);
+    // Summed as 32-bit halves so that the sum wraps modulo 2^64 exactly (registers beyond 2^53, as doubles,
+    // would round); the result is the signed number Cpu.regNumber would give.
+    let hi = 0;
+    if (i.base >= 0) {
+      a += cpu.lo[i.base]! >>> 0;
+      hi += cpu.hi[i.base]!;
+    }
+    if (i.index >= 0) {
+      const m = 1 << i.scale;
+      a += (cpu.lo[i.index]! >>> 0) * m;
+      hi += Math.imul(cpu.hi[i.index]!, m);
+    }
     if (i.ripRelative) a += cpu.nextIp;
-    return a;
+    const carry = Math.floor(a / 4294967296);
+    return ((hi + carry) | 0) * 4294967296 + (a - carry * 4294967296);
   }
   if (i.base >= 0) a += cpu.lo[i.base]!;
   if (i.index >= 0) a += cpu.lo[i.index]! << i.scale;
