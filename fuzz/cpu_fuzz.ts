@@ -8,7 +8,15 @@ import { FAULT } from "../src/accel/emu/fault.js";
 import type { GuestMemory } from "../src/memory/guest_memory.js";
 import { makeCpu } from "../test/helpers/emu_cpu.js";
 import { type Case, CODE, codeLength, initialMemory, MEM_SIZE } from "./generator.js";
-import { definedFlags, readsFlags, referenceDiffers, SKIP, STATUS, undefinedFlags } from "./undefined_flags.js";
+import {
+  definedFlags,
+  readsFlags,
+  referenceDiffers,
+  referenceWrongFlags,
+  SKIP,
+  STATUS,
+  undefinedFlags,
+} from "./undefined_flags.js";
 import {
   type Mode,
   UC_ERR_EXCEPTION,
@@ -101,6 +109,8 @@ export class EmuTarget {
           skip = "the SDM leaves the result undefined";
           break;
         }
+        const next = cpu.ip + i.len;
+        cpu.nextIp = cpu.codeSize === 8 ? next : cpu.codeSize === 4 ? next >>> 0 : next & 0xffff;
         const differs = referenceDiffers(cpu, i);
         if (differs) {
           skip = differs;
@@ -111,12 +121,10 @@ export class EmuTarget {
           break;
         }
         this.snapshots?.push({ regs: this.regs(), flags: cpu.getEflags() });
-        const next = cpu.ip + i.len;
-        cpu.nextIp = cpu.codeSize === 8 ? next : cpu.codeSize === 4 ? next >>> 0 : next & 0xffff;
         cpu.stopBlock = false;
         i.exec(cpu, i);
         cpu.ip = cpu.nextIp;
-        undef = (undef & ~definedFlags(i)) | u;
+        undef = (undef & ~definedFlags(i)) | u | referenceWrongFlags(i);
       }
     } catch (e) {
       if (e instanceof RangeError) {
@@ -361,6 +369,8 @@ export interface ModeReport {
   skipped: number;
   mismatches: number;
   seconds: number;
+  /** Why cases were not comparable, with counts. */
+  skipReasons: Map<string, number>;
   /** Minimised mismatches as regression entries (the first few of each distinct kind). */
   regressions: string[];
 }
@@ -388,14 +398,25 @@ export function fuzzMode(
   const ref = new UnicornTarget(mode);
   const rng = new Rng(seed);
   const seen = new Map<string, number>();
-  const report: ModeReport = { mode, cases: 0, compared: 0, skipped: 0, mismatches: 0, seconds: 0, regressions: [] };
+  const report: ModeReport = {
+    mode,
+    cases: 0,
+    compared: 0,
+    skipped: 0,
+    mismatches: 0,
+    seconds: 0,
+    regressions: [],
+    skipReasons: new Map(),
+  };
   const t0 = performance.now();
   for (let n = 0; n < cases; n++) {
     const c = generate(rng, mode);
     const v = check(c, emu, ref);
     report.cases++;
-    if (v.kind === "skip") report.skipped++;
-    else report.compared++;
+    if (v.kind === "skip") {
+      report.skipped++;
+      report.skipReasons.set(v.why, (report.skipReasons.get(v.why) ?? 0) + 1);
+    } else report.compared++;
     if (v.kind !== "mismatch") continue;
     report.mismatches++;
     if (report.regressions.length >= 50 || report.mismatches > 500) continue; // counted, not minimised

@@ -181,6 +181,7 @@ const REL8 = new Set([...range(0x70, 0x7f), 0xeb, 0xe0, 0xe1, 0xe2, 0xe3]);
 const RELZ = new Set([0xe8, 0xe9, ...range(0x180, 0x18f)]);
 const BT_REG = new Set([0x1a3, 0x1ab, 0x1b3, 0x1bb]);
 const SEGS = [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65];
+const PREFIXES = new Set([...SEGS, 0x66, 0x67, 0xf0, 0xf2, 0xf3]);
 /** Instructions that may leave flags undefined (see undefined_flags.ts), for the generator's bookkeeping. */
 const MAY_UNDEFINE = new Set([
   0xc0, 0xc1, 0xd0, 0xd1, 0xd2, 0xd3, 0x69, 0x6b, 0x1af, 0x1a3, 0x1ab, 0x1b3, 0x1bb, 0x1ba, 0x1bc, 0x1bd, 0x1a4, 0x1a5,
@@ -355,19 +356,20 @@ export function generate(rng: Rng, mode: Mode, count = 1 + rng.int(8)): Case {
   starts.push(o);
   for (const k of branches) {
     const insn = insns[k]!;
-    const op = insn.find((x, n) => n === insn.length - 1 || x === 0x0f || REL8.has(x) || RELZ.has(x));
+    let at = 0;
+    while (PREFIXES.has(insn[at]!) || (mode === 64 && (insn[at]! & 0xf0) === 0x40)) at++;
     const next = starts[k + 1]!;
     const target = starts[k + 1 + rng.int(insns.length - k)]!;
     const d = target - next;
-    const size = op !== undefined && REL8.has(op) && !insn.includes(0x0f) ? 1 : immSize(insn, mode);
+    const size = insn[at] !== 0x0f && REL8.has(insn[at]!) ? 1 : immSize(insn.slice(0, at), mode);
     for (let n = 0; n < size; n++) insn[insn.length - size + n] = (d >> (8 * n)) & 0xff;
   }
   const flags = 0x2 | (rng.next() & 0x8d5) | (rng.chance(0.2) ? 0x400 : 0);
   return { mode, insns, regs, flags, memSeed: rng.next() | 1 };
 }
 
-function immSize(insn: number[], mode: Mode): number {
+/** The size of a near branch's displacement (rel16 or rel32) given its prefixes. */
+function immSize(prefixes: number[], mode: Mode): number {
   if (mode === 64) return 4;
-  const has66 = insn.slice(0, insn.indexOf(insn.find((x) => x === 0xe8 || x === 0xe9 || x === 0x0f)!)).includes(0x66);
-  return (mode === 16) !== has66 ? 2 : 4;
+  return (mode === 16) !== prefixes.includes(0x66) ? 2 : 4;
 }

@@ -45,6 +45,8 @@ function main(argv: string[]): number {
     );
     mismatches += r.mismatches;
     cases += r.cases;
+    const reasons = [...r.skipReasons].sort((a, b) => b[1] - a[1]).map(([why, n]) => `${why}: ${n}`);
+    console.log(`cpu: unicorn ${mode}-bit not comparable: ${reasons.join("; ")}`);
     seconds += r.seconds;
     console.log(
       `cpu: unicorn ${mode}-bit: ${r.cases} cases, ${r.mismatches} mismatches (${r.compared} compared, ${r.skipped} not comparable), ${Math.round(r.cases / r.seconds)} cases/s`,
