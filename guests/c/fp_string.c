@@ -9,7 +9,8 @@
  *       guests/c/start64.S guests/c/fp_string.c -o fp_string.elf
  *   objcopy -O binary fp_string.elf fp_string.bin
  * (-fno-math-errno: without it GCC follows sqrt's inline instruction with a call to libm's sqrt for errno.)
- * Run: tsvmm run --mode long fp_string.bin (guests/c/start64.S enables the FPU and SSE and calls main).
+ * Run: tsvmm run --mode long fp_string.bin (guests/c/start64.S enables the FPU and SSE and calls main at CPL 3,
+ * as a userland; its port I/O below traps to start64's #GP handler, which performs it at CPL 0).
  *
  * Every input comes from a volatile variable so that GCC cannot fold a check at compile time; every expected
  * value is a constant computed on the host, with the computation in the comment above it (python3 floats are
@@ -65,7 +66,7 @@ static void fail(int id, u64 got, u64 want) {
   puthex(want);
   putc_('\n');
   outl(0xf4, (u32)id);
-  for (;;) __asm__ volatile("hlt"); /* not reached */
+  for (;;) __asm__ volatile("pause"); /* not reached */
 }
 
 static void check(int id, u64 got, u64 want) {

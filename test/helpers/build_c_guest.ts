@@ -1,5 +1,6 @@
 // Builds the C guests in guests/c into flat 64-bit binaries for `tsvmm run --mode long` (loaded at 0x100000):
-// gcc compiles guests/c/start64.S (the entry: FPU and SSE on, a stack, main's return value to isa-debug-exit)
+// gcc compiles guests/c/start64.S (the entry: FPU and SSE on, main called at CPL 3 on a stack of its own, its
+// return value to isa-debug-exit)
 // and the C file freestanding, with no libc and no libgcc, links them at 0x100000, and objcopy cuts the flat
 // image out of the ELF. Results are cached under .cache/guests by the sources' text and the flags, like
 // build_guest.ts; the ELF is kept next to the binary for objdump.
