@@ -45,16 +45,30 @@ interface Emitted {
 }
 
 /** A 64-bit register as a signed number (Cpu.regNumber). */
-const num = (r: number) => `(hi[${r}] * 4294967296 + (lo[${r}] >>> 0))`;
+
+/** A 64-bit effective address from its summed low halves (any size) and high halves: the signed number. */
+function joinAddress(low: number, high: number): number {
+  const carry = Math.floor(low / 4294967296);
+  return ((high + carry) | 0) * 4294967296 + (low - carry * 4294967296);
+}
 
 /** The memory operand's effective address, as operands.ts effectiveAddress computes it (same order of sums). */
 function eaExpr(i: Insn): string {
   const parts: string[] = [`${i.disp}`];
   if (i.adsize === 8) {
-    if (i.base >= 0) parts.push(num(i.base));
-    if (i.index >= 0) parts.push(`${num(i.index)} * ${1 << i.scale}`);
+    // As operands.ts does it: low halves summed apart from high halves, so the sum wraps modulo 2^64 exactly
+    // (registers beyond 2^53 would round as doubles); EA64 joins them into the signed number.
+    const high: string[] = ["0"];
+    if (i.base >= 0) {
+      parts.push(`(lo[${i.base}] >>> 0)`);
+      high.push(`hi[${i.base}]`);
+    }
+    if (i.index >= 0) {
+      parts.push(`(lo[${i.index}] >>> 0) * ${1 << i.scale}`);
+      high.push(`Math.imul(hi[${i.index}], ${1 << i.scale})`);
+    }
     if (i.ripRelative) parts.push(`(cpu.ip + ${i.len})`);
-    return `(${parts.join(" + ")})`;
+    return `EA64(${parts.join(" + ")}, ${high.join(" + ")})`;
   }
   if (i.base >= 0) parts.push(`lo[${i.base}]`);
   if (i.index >= 0) parts.push(`(lo[${i.index}] << ${i.scale})`);
@@ -228,9 +242,9 @@ function emitFast(i: Insn, codeSize: number): Emitted | undefined {
   if (!mem) return undefined;
   // LEA: no access, but a RIP-relative address reads RIP, so it is stored first (`faults`).
   if (op === 0x8d) {
-    const code = wide
-      ? `{ const a = ${eaExpr(i)}; lo[${i.reg}] = a | 0; hi[${i.reg}] = Math.floor(a / 4294967296) | 0; }`
-      : `{ lo[${i.reg}] = ${eaExpr(i)} >>> 0; hi[${i.reg}] = 0; }`;
+    // A 64-bit address is arithmetic on values that may pass 2^53: the handler computes its halves exactly.
+    if (i.adsize === 8) return undefined;
+    const code = `{ lo[${i.reg}] = ${eaExpr(i)} >>> 0; hi[${i.reg}] = 0; }`;
     return { code, faults: i.ripRelative, writes: false };
   }
   // MOV r, [m] and MOV [m], r.
@@ -305,8 +319,8 @@ function conditionExpr(cc: number, known: { op: FlagOp; size: number } | undefin
 
 export function compileBlock(cpu: Cpu, insns: readonly Insn[], codeSize: number): CompiledBlock {
   const wrap = (x: string) => (codeSize === 8 ? `(${x})` : codeSize === 4 ? `((${x}) >>> 0)` : `((${x}) & 0xffff)`);
-  const params: string[] = ["F", "lo", "hi", "M", "C", "J"];
-  const args: unknown[] = [cpu.flags, cpu.lo, cpu.hi, cpu.mem, condition, jumpTo];
+  const params: string[] = ["F", "lo", "hi", "M", "C", "J", "EA64"];
+  const args: unknown[] = [cpu.flags, cpu.lo, cpu.hi, cpu.mem, condition, jumpTo, joinAddress];
   const lines: string[] = [];
   // Bytes of register-only instructions run since cpu.ip was last stored.
   let pending = 0;

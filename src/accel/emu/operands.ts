@@ -31,6 +31,32 @@ export function effectiveAddress(cpu: Cpu, i: Insn): number {
   return adsize === 4 ? a >>> 0 : a & 0xffff;
 }
 
+/**
+ * The effective address as two exact 32-bit halves (the low one returned, unsigned; the high one in cpu.vHi):
+ * what LEA stores, where 64-bit values beyond 2^53 must not round.
+ */
+export function effectiveAddressHalves(cpu: Cpu, i: Insn): number {
+  if (i.adsize !== 8) {
+    cpu.vHi = 0;
+    return effectiveAddress(cpu, i);
+  }
+  let a = i.disp;
+  let hi = 0;
+  if (i.base >= 0) {
+    a += cpu.lo[i.base]! >>> 0;
+    hi += cpu.hi[i.base]!;
+  }
+  if (i.index >= 0) {
+    const m = 1 << i.scale;
+    a += (cpu.lo[i.index]! >>> 0) * m;
+    hi += Math.imul(cpu.hi[i.index]!, m);
+  }
+  if (i.ripRelative) a += cpu.nextIp;
+  const carry = Math.floor(a / 4294967296);
+  cpu.vHi = (hi + carry) | 0;
+  return (a - carry * 4294967296) >>> 0;
+}
+
 /** The linear address of the memory operand, `size` bytes, after segment checks. */
 export function operandLinear(cpu: Cpu, i: Insn, size: number): number {
   return cpu.mem.linear(i.seg, effectiveAddress(cpu, i), size);

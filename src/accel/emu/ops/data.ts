@@ -6,7 +6,16 @@ import { ARITH, CF, DF } from "../flags.js";
 import type { Insn } from "../insn.js";
 import { MAP_0F } from "../insn.js";
 import { def, defGroup } from "../opcodes.js";
-import { effectiveAddress, immediate, readMem, readReg, readRm, writeMem, writeReg, writeRm } from "../operands.js";
+import {
+  effectiveAddressHalves,
+  immediate,
+  readMem,
+  readReg,
+  readRm,
+  writeMem,
+  writeReg,
+  writeRm,
+} from "../operands.js";
 import { loadDataSegment } from "../segmentation.js";
 import { condition } from "./arith.js";
 
@@ -70,9 +79,10 @@ def(
 // LEA.
 def(0x8d, (cpu, i) => {
   if (i.mod === 3) ud();
-  const a = effectiveAddress(cpu, i);
-  if (i.opsize === 8) writeReg(cpu, i, i.reg, 8, a | 0, Math.floor(a / 4294967296) | 0);
-  else writeReg(cpu, i, i.reg, i.opsize, a >>> 0);
+  // Exact halves: LEA is arithmetic too, on values beyond 2^53.
+  const a = effectiveAddressHalves(cpu, i);
+  if (i.opsize === 8) writeReg(cpu, i, i.reg, 8, a | 0, cpu.vHi);
+  else writeReg(cpu, i, i.reg, i.opsize, a);
 });
 
 // XCHG r/m, r (86, 87): with memory, always locked.
