@@ -74,7 +74,22 @@ function bitTest(cpu: Cpu, i: Insn, kind: number, low: number, offset: number, f
     return;
   }
   let ea = effectiveAddress(cpu, i);
-  if (fromReg) {
+  if (fromReg && size === 8) {
+    // A 64-bit offset may pass 2^53 (a double would round it): EA + 8 * (offset >> 6), summed as 32-bit halves
+    // modulo 2^64 (the address size then truncates it).
+    const rLo = cpu.lo[i.reg]!;
+    const rHi = cpu.hi[i.reg]!;
+    const qLo = (rLo >>> 6) | (rHi << 26);
+    const qHi = rHi >> 6;
+    const dLo = (qLo << 3) >>> 0;
+    const dHi = (qHi << 3) | (qLo >>> 29);
+    const eaHi = Math.floor(ea / 4294967296);
+    const sumLo = ea - eaHi * 4294967296 + dLo;
+    const carry = sumLo >= 4294967296 ? 1 : 0;
+    const low32 = sumLo - carry * 4294967296;
+    const ad = i.adsize;
+    ea = ad === 2 ? low32 & 0xffff : ad === 4 ? low32 : ((eaHi + dHi + carry) | 0) * 4294967296 + low32;
+  } else if (fromReg) {
     // The operand-size-aligned unit holding the bit: EA + size * floor(offset / bits).
     ea += size * Math.floor((offset - bit) / bits);
     const ad = i.adsize;
