@@ -163,7 +163,7 @@ export function referenceWrongFlags(i: Insn): number {
   // LOOPE/LOOPNE leave the flags alone; unicorn loses the lazily computed flags of the instruction before
   // when the run stops after a LOOPcc that falls through (seen only in sequences: CMP ESI,EBP; LOOPNE with
   // ECX = 1 reads back flags 0 instead of ZF|PF).
-  return i.op === 0xe0 || i.op === 0xe1 ? STATUS : 0;
+  return i.op === 0xe0 || i.op === 0xe1 ? STATUS | 0x400 : 0; // DF too: the whole EFLAGS read back is off
 }
 
 const IMM_OPS = new Set([0x69, 0x6b, 0x80, 0x81, 0x82, 0x83, 0xc0, 0xc1, 0xc6, 0xc7, 0xf6, 0xf7, 0x1a4, 0x1ac, 0x1ba]);
