@@ -186,9 +186,11 @@ export function referenceDiffers(cpu: Cpu, i: Insn): string | undefined {
   // leaves the imm8 out); SHL with an imm8 or SHLD with CL agree.
   if (i.ripRelative && (i.op === 0x1a4 || i.op === 0x1ac)) return "SHLD/SHRD imm8 RIP-relative: QEMU's address is low";
   if (cpu.codeSize === 8 && i.opsize === 4) {
-    // CMPXCHG r/m32 with a register destination: when it differs from EAX, this host leaves the destination
-    // alone (upper half kept: 0F B1 C2 with RDX=0x1122334455667788, EAX=0x99); QEMU writes it back zero-extended.
-    if (i.op === 0x1b1 && i.mod === 3) return "CMPXCHG r32, r32 in 64-bit mode: QEMU zero-extends the destination";
+    // CMPXCHG r/m32: this host writes only what the SDM says: on a match the destination (RAX kept whole:
+    // RAX=0x8000000000000000, [m]=0 keeps RAX), on a mismatch EAX (a register destination then keeps its
+    // upper half: 0F B1 C2 with RDX=0x1122334455667788). QEMU zero-extends RAX and the register destination
+    // either way.
+    if (i.op === 0x1b1) return "CMPXCHG r/m32 in 64-bit mode: QEMU zero-extends registers it should not write";
     // BSF/BSR r32 with a zero source: this host leaves the whole 64-bit destination unchanged; QEMU
     // zero-extends it. (Register sources are checked; memory sources are left out.)
     if ((i.op === 0x1bc || i.op === 0x1bd) && i.rep !== 0xf3 && (i.mod !== 3 || cpu.lo[i.rm]! === 0)) {
