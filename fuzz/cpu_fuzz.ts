@@ -66,6 +66,9 @@ export class EmuTarget {
   readonly cpu: Cpu;
   private readonly guest: GuestMemory;
   private readonly ram: Uint8Array;
+  /** The flat segments, restored before each case (a case that ends in control transferred elsewhere must
+   *  not leave its CS behind for the next). */
+  private readonly segments: ArrayLike<number>[];
   /** Filled before each instruction when set (the minimiser's snapshots). */
   snapshots: { regs: bigint[]; flags: number }[] | undefined;
 
@@ -74,6 +77,12 @@ export class EmuTarget {
     this.cpu = t.cpu;
     this.guest = t.guest;
     this.ram = t.guest.slice(0, MEM_SIZE);
+    this.segments = [
+      this.cpu.segSel.slice(),
+      this.cpu.segBase.slice(),
+      this.cpu.segLimit.slice(),
+      this.cpu.segAttr.slice(),
+    ];
     // Accesses outside the 64 KiB are counted (reads see 0xff): unicorn reports them as unmapped.
     this.cpu.mem.sink = {
       bus: { read: (_s: string, _a: number, data: Uint8Array) => data.fill(0xff), write: () => {} } as never,
@@ -88,6 +97,11 @@ export class EmuTarget {
     this.guest.write(0, imageOf(c));
     for (let r = 0; r < 16; r++) cpu.setRegBig(r, low(mode, c.regs[r]!));
     cpu.setEflags(c.flags);
+    cpu.segSel.set(this.segments[0]!);
+    cpu.segBase.set(this.segments[1]!);
+    cpu.segLimit.set(this.segments[2]!);
+    cpu.segAttr.set(this.segments[3]!);
+    cpu.updateMode();
     cpu.halted = false;
     cpu.ip = CODE;
     const end = CODE + codeLength(c);
