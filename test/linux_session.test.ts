@@ -8,12 +8,10 @@ import { before, test } from "node:test";
 import { ROOT } from "./helpers/assemble.js";
 import { accelerators } from "./helpers/kvm.js";
 import {
-  emulatorGap,
   ensureLinuxGuest,
   INIT_OK,
   kvmLinuxSkipReason,
   LINUX_IMAGES,
-  type LinuxRun,
   linuxArgs,
   runLinux,
 } from "./helpers/linux_guest.js";
@@ -25,13 +23,6 @@ let missing: string | undefined;
 before(() => {
   missing = ensureLinuxGuest();
 });
-
-/** Skips an emulator case that stopped for want of an emulator feature; true when it did. */
-function skippedForEmulator(t: { skip(message: string): void }, accel: string, r: LinuxRun): boolean {
-  const gap = accel === "emu" ? emulatorGap(r) : undefined;
-  if (gap) t.skip(`the emulator stops: ${gap}`);
-  return gap !== undefined;
-}
 
 for (const accel of accelerators()) {
   test(`an interactive shell on the terminal: the prompt, a command and its answer, poweroff [${accel}]`, (t) => {
@@ -58,16 +49,6 @@ for (const accel of accelerators()) {
     );
     assert.equal(r.status, 0, r.stderr);
     const session = JSON.parse(r.stdout) as { output: string; status: number; restored: boolean };
-    if (
-      skippedForEmulator(t, accel, {
-        status: session.status,
-        output: session.output,
-        stderr: session.output,
-        toExitMs: 0,
-      })
-    ) {
-      return;
-    }
     assert.match(session.output, /42-answer/);
     assert.match(session.output, /reboot: Power down/);
     assert.equal(session.status, 0, session.output.slice(-3000));
@@ -88,7 +69,6 @@ for (const accel of accelerators()) {
       }
       const { args } = linuxArgs(accel, LINUX_IMAGES.pvh, 1, [...words, "tsvmm.action=reboot"]);
       const r = await runLinux(args, BOOT_TIMEOUT_MS);
-      if (skippedForEmulator(t, accel, r)) return;
       assert.ok(r.output.includes(INIT_OK), `${r.stderr}\n${r.output.slice(-3000)}`);
       assert.match(r.output, /reboot: Restarting system/);
       assert.equal(r.status, 0, r.stderr);
@@ -104,7 +84,6 @@ for (const accel of accelerators()) {
     }
     const { args } = linuxArgs(accel, LINUX_IMAGES.pvh, 1, ["tsvmm.action=panic"]);
     const r = await runLinux(args, BOOT_TIMEOUT_MS);
-    if (skippedForEmulator(t, accel, r)) return;
     assert.ok(r.output.includes(INIT_OK), `${r.stderr}\n${r.output.slice(-3000)}`);
     assert.match(r.output, /Kernel panic - not syncing/);
     assert.equal(r.status, 0, r.stderr);
@@ -122,7 +101,6 @@ for (const accel of accelerators()) {
     const r = await runLinux(["--reboot", ...args], 2 * BOOT_TIMEOUT_MS, (output, child) => {
       if (output.split(INIT_OK).length > 2) child.kill("SIGTERM");
     });
-    if (skippedForEmulator(t, accel, r)) return;
     assert.equal(r.output.split("Linux version").length - 1 >= 2, true, r.output.slice(-3000));
     assert.equal(r.output.split(INIT_OK).length - 1 >= 2, true, r.output.slice(-3000));
     assert.equal(r.status, 0, r.stderr);

@@ -95,14 +95,6 @@ export function runLinux(
   });
 }
 
-/** Where the emulator stops for want of a feature other issues bring, or undefined. */
-export function emulatorGap(r: LinuxRun): string | undefined {
-  const unimplemented = r.stderr.split("\n").find((l) => l.includes("the emulator does not implement"));
-  if (unimplemented) return unimplemented.trim();
-  if (r.output.includes(NO_FPU)) return "Linux finds no FPU (x87/SSE are not emulated yet) and cannot go on";
-  return undefined;
-}
-
 export function linuxArgs(
   accel: string,
   image: string,
