@@ -3,7 +3,7 @@
 // second build of the same source, script and options costs one hash.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -35,6 +35,16 @@ function run(tool: string, args: string[]): void {
   }
 }
 
+/** The texts of guests/lib/*.inc (the helpers guests `.include`), by name. */
+function libraryTexts(): string[] {
+  const lib = join(GUESTS, "lib");
+  if (!existsSync(lib)) return [];
+  return readdirSync(lib)
+    .filter((f) => f.endsWith(".inc"))
+    .sort()
+    .map((f) => `${f}\n${readFileSync(join(lib, f), "utf8")}`);
+}
+
 /** A path under guests/ (or an absolute path) made absolute. */
 function guestPath(file: string): string {
   return resolve(GUESTS, file);
@@ -50,7 +60,11 @@ function flatKind(source: string): ElfKind {
  * result depends on, for the cache key.
  */
 function build(src: string, outExt: string, inputs: string[], ldArgs: string[], kind: ElfKind): string {
-  const key = createHash("sha256").update(inputs.join("\0")).digest("hex").slice(0, 16);
+  // The shared includes under guests/lib are inputs of every guest: editing one rebuilds its users.
+  const key = createHash("sha256")
+    .update([...inputs, ...libraryTexts()].join("\0"))
+    .digest("hex")
+    .slice(0, 16);
   const stem = basename(src).replace(/\.S$/, "");
   const out = join(CACHE, `${stem}-${key}.${outExt}`);
   if (existsSync(out)) return out;
